@@ -1,0 +1,45 @@
+# Mosaic: `make run` (whole platform, embedded backends) and `make test` (everything, real servers).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PHOTOS ?= .cache/photos
+# Re-install when the project's dependencies change.
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test unit bench lint up venv photos system-deps clean
+
+run: venv photos
+	$(VENV)/bin/mosaic run
+
+test: system-deps venv photos
+	$(PY) -m pytest tests/unit tests/integration tests/e2e
+
+unit: venv
+	$(PY) -m pytest tests/unit
+
+bench: venv photos
+	$(PY) -m pytest tests/bench -s -p no:randomly
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+up:
+	docker compose up --build
+
+venv: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+photos:
+	PYTHON=$(PY) scripts/fetch-test-photos.sh $(PHOTOS)
+
+system-deps:
+	scripts/install-system-deps.sh
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,61 @@
+"""GET /cdn/show/<id>[.ext][?size=thumb|preview]: bytes with long-lived caching headers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from cdn.renditions import SIZES, ensure_rendition
+from mosaic.catalog.images import get_image
+from mosaic.imaging.decode import ImageRejected
+from mosaic.imaging.sniff import EXTENSIONS
+from mosaic.web import ApiError, backends
+
+blueprint = Blueprint("cdn", __name__)
+
+CHUNK = 256 * 1024
+# Content never changes under a given id and size: let browsers and proxies keep it for a year.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@blueprint.get("/show/<name>")
+def show(name: str):
+    image_id = _strip_extension(name)
+    size = request.args.get("size", "original")
+    if size not in SIZES and size != "original":
+        raise ApiError(400, "bad_size", f"size must be one of original, {', '.join(SIZES)}")
+    with backends().catalog.connect() as connection:
+        image = get_image(connection, image_id)
+    if image is None:
+        raise ApiError(404, "not_found", f"no image {image_id}")
+    etag = f"{image['sha256']}-{size}"
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": IMMUTABLE})
+    if size == "original":
+        key, mime, length = image["object_key"], image["mime"], image["bytes"]
+    else:
+        try:
+            key = ensure_rendition(backends(), image, size)
+        except ImageRejected as exc:
+            raise ApiError(422, "no_rendition", f"cannot make a {size} of this image: {exc}") from None
+        mime, length = "image/webp", backends().objects.stat(key).size
+    stream = backends().objects.get(key)
+    return Response(
+        _chunks(stream), mimetype=mime, direct_passthrough=True,
+        headers={"Content-Length": str(length), "ETag": f'"{etag}"', "Cache-Control": IMMUTABLE},
+    )
+
+
+def _strip_extension(name: str) -> str:
+    # The original platform's clients ask for `<name>.jpg`; our ids never contain a dot.
+    stem, dot, extension = name.rpartition(".")
+    if dot and f".{extension.lower()}" in set(EXTENSIONS.values()) | {".jpeg", ".tiff"}:
+        return stem
+    return name
+
+
+def _chunks(stream):
+    try:
+        while chunk := stream.read(CHUNK):
+            yield chunk
+    finally:
+        stream.close()

@@ -1,0 +1,78 @@
+"""The `mosaic` command line: gathers each service's own commands, like blueprints in an app."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from gather.cli import import_group
+from harvest.cli import commands as harvest_commands
+from harvest_worker.cli import harvest_worker_command
+from mosaic.backends import Backends
+from mosaic.settings import SettingsError, load_settings
+from processor.cli import processor_command
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool):
+    """Mosaic: ingest, enrich, recommend and explore photo collections."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.obj = Backends(settings)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@cli.command()
+@click.pass_obj
+def run(backends: Backends):
+    """The whole platform on this machine: gateway, workers, embedded backends."""
+    from gateway.runner import run_platform
+
+    run_platform(backends.settings)
+
+
+@cli.command()
+@click.pass_obj
+def serve(backends: Backends):
+    """Only the gateway (every service's HTTP API) on MOSAIC_HOST:MOSAIC_PORT."""
+    from gateway.runner import serve_gateway
+
+    serve_gateway(backends)
+
+
+@cli.group()
+def db():
+    """The catalog's schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_obj
+def db_upgrade(backends: Backends, revision: str):
+    """Apply the catalog migrations (also done on every start)."""
+    from mosaic.catalog import upgrade
+
+    upgrade(backends.catalog, revision)
+    click.echo(f"catalog at {revision}")
+
+
+cli.add_command(import_group)
+cli.add_command(harvest_worker_command)
+cli.add_command(processor_command)
+for command in harvest_commands:
+    cli.add_command(command)
+
+
+def main():
+    cli(prog_name="mosaic")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""`mosaic reprocess`, `mosaic retry`, `mosaic dispatcher`: harvest's commands."""
+
+from __future__ import annotations
+
+import threading
+
+import click
+
+from harvest.dispatch import dispatch, reprocess, retry_failed, run_dispatcher
+
+commands = []
+
+
+@click.command("reprocess")
+@click.argument("image_ids", nargs=-1)
+@click.pass_obj
+def reprocess_command(backends, image_ids):
+    """Run the pipeline again for IMAGE_IDS (all images when none given)."""
+    marked = reprocess(backends, list(image_ids) or None)
+    click.echo(f"{marked} image(s) marked for reprocessing; dispatched {dispatch(backends)}")
+
+
+@click.command("retry")
+@click.pass_obj
+def retry_command(backends):
+    """Send failed images and dead-lettered messages through the pipeline again."""
+    click.echo(f"{retry_failed(backends)} failed image(s) back to stored; dispatched {dispatch(backends)}")
+
+
+@click.command("dispatcher")
+@click.pass_obj
+def dispatcher_command(backends):
+    """Keep dispatching images that need work to the harvest queue (until interrupted)."""
+    stop = threading.Event()
+    try:
+        run_dispatcher(backends, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+commands.extend([reprocess_command, retry_command, dispatcher_command])

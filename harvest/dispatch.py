@@ -1,0 +1,77 @@
+"""Find images that need work for the current pipeline and put them on the `harvest` queue."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import or_, select, update
+
+from mosaic.backends import Backends
+from mosaic.catalog.images import now
+from mosaic.catalog.schema import images
+from mosaic.versions import PIPELINE_VERSION
+
+log = logging.getLogger(__name__)
+
+
+def _needs_work():
+    """Stored images, and finished ones whose features a newer pipeline would make differently."""
+    stale = images.c.state.in_(("harvested", "indexed")) & (
+        (images.c.pipeline_version.is_(None)) | (images.c.pipeline_version < PIPELINE_VERSION)
+    )
+    return or_(images.c.state == "stored", stale)
+
+
+def pending(backends: Backends, limit: int) -> list[str]:
+    query = select(images.c.id).where(_needs_work()).order_by(images.c.created_at)
+    with backends.catalog.connect() as connection:
+        return list(connection.execute(query.limit(limit)).scalars())
+
+
+def dispatch(backends: Backends, limit: int = 500) -> int:
+    """Publish first, then mark queued: a crash in between sends an image twice, never zero times."""
+    ids = pending(backends, limit)
+    for image_id in ids:
+        backends.queue.publish("harvest", {"image_id": image_id})
+        with backends.catalog.begin() as connection:
+            connection.execute(
+                update(images)
+                # A worker may already have finished it: never move a done image back to queued.
+                .where(images.c.id == image_id, _needs_work())
+                .values(state="queued", error=None, updated_at=now())
+            )
+    return len(ids)
+
+
+def reprocess(backends: Backends, image_ids: list[str] | None = None) -> int:
+    """Mark images (all when none given) as stored again, so the dispatcher sends them anew."""
+    statement = update(images).values(state="stored", error=None, updated_at=now())
+    if image_ids:
+        statement = statement.where(images.c.id.in_(image_ids))
+    with backends.catalog.begin() as connection:
+        return connection.execute(statement).rowcount
+
+
+def retry_failed(backends: Backends) -> int:
+    """Failed images go back to `stored`; dead letters of both queues go back to their queue."""
+    with backends.catalog.begin() as connection:
+        count = connection.execute(
+            update(images).where(images.c.state == "failed").values(state="stored", error=None, updated_at=now())
+        ).rowcount
+    for queue in ("harvest", "process"):
+        backends.queue.retry_dead(queue)
+    return count
+
+
+def run_dispatcher(backends: Backends, stop: threading.Event) -> None:
+    interval = backends.settings.dispatch_interval
+    while not stop.is_set():
+        try:
+            sent = dispatch(backends)
+            if sent:
+                log.info("dispatched %d image(s) to harvest", sent)
+        except Exception:  # a backend hiccup must not end the dispatcher; it retries next round
+            log.exception("dispatch round failed")
+            stop.wait(5 * interval)
+        stop.wait(interval)

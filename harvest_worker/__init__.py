@@ -1,0 +1,1 @@
+"""harvest_worker: consumes `harvest` jobs, runs the enrichment pipeline, writes the catalog."""

@@ -1,0 +1,117 @@
+"""Vectors in Milvus: a Milvus Lite file (embedded) or a Milvus server, both through `pymilvus`.
+
+Only one process may open a Milvus Lite file. `mosaic run` therefore serves the file with
+Milvus Lite's own gRPC server on 127.0.0.1 (see `gateway/runner.py`) and every process talks
+to it by URL, exactly as they talk to a Milvus server in production.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Sequence
+
+ID_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    dim: int
+    metric: str = "L2"  # L2 | IP | COSINE (float vectors); HAMMING (binary)
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    distance: float
+
+
+class VectorStore:
+    """A thin adapter: collections of (image id, vector); no product logic lives here."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+        self._client = None
+        self._lock = threading.Lock()
+        self._ready: set[str] = set()
+
+    @property
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                from pymilvus import MilvusClient
+
+                self._client = MilvusClient(uri=self.uri)
+            return self._client
+
+    def ensure(self, collection: Collection) -> None:
+        if collection.name in self._ready:
+            return
+        if not self.client.has_collection(collection.name):
+            from pymilvus import DataType
+
+            schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+            schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ID_LENGTH)
+            vector_type = DataType.BINARY_VECTOR if collection.binary else DataType.FLOAT_VECTOR
+            schema.add_field("vector", vector_type, dim=collection.dim)
+            index = self.client.prepare_index_params()
+            index_type = "BIN_FLAT" if collection.binary else "FLAT"
+            index.add_index("vector", index_type=index_type, metric_type=collection.metric)
+            self.client.create_collection(collection.name, schema=schema, index_params=index)
+        self.client.load_collection(collection.name)
+        self._ready.add(collection.name)
+
+    def upsert(self, collection: Collection, rows: Sequence[tuple[str, Sequence[float] | bytes]]) -> None:
+        self.ensure(collection)
+        data = [{"id": image_id, "vector": _vector(vector, collection)} for image_id, vector in rows]
+        if data:
+            self.client.upsert(collection.name, data)
+
+    def search(self, collection: Collection, vector, limit: int = 10, exclude: str | None = None) -> list[Hit]:
+        self.ensure(collection)
+        expr = f'id != "{exclude}"' if exclude else ""
+        found = self.client.search(
+            collection.name, [_vector(vector, collection)], limit=limit, filter=expr, output_fields=["id"]
+        )
+        return [Hit(hit["id"], float(hit["distance"])) for hit in found[0]]
+
+    def get(self, collection: Collection, image_id: str):
+        self.ensure(collection)
+        rows = self.client.get(collection.name, ids=[image_id], output_fields=["vector"])
+        return rows[0]["vector"] if rows else None
+
+    def delete(self, collection: Collection, ids: Sequence[str]) -> None:
+        self.ensure(collection)
+        if ids:
+            self.client.delete(collection.name, ids=list(ids))
+
+    def count(self, collection: Collection) -> int:
+        self.ensure(collection)
+        rows = self.client.query(collection.name, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def check(self) -> None:
+        self.client.list_collections()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+        self._ready.clear()
+
+
+def _vector(vector, collection: Collection):
+    if collection.binary:
+        return bytes(vector)
+    return [float(value) for value in vector]
+
+
+def open_vectors(settings) -> VectorStore:
+    """The store for `settings.vectors_url`: a Milvus Lite file path or a server URL."""
+    if settings.vectors_embedded:
+        settings.vectors_file.parent.mkdir(parents=True, exist_ok=True)
+        return VectorStore(str(settings.vectors_file))
+    return VectorStore(settings.vectors_url)

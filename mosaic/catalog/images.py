@@ -1,0 +1,72 @@
+"""Catalog reads and writes shared by several services. Plain functions taking a connection."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from mosaic.catalog.schema import colours, exif, hashes, images, places, tags
+
+STATES = ("stored", "queued", "harvested", "indexed", "failed")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """Opaque, unguessable image/batch/profile id (never derived from a user's filename)."""
+    return uuid.uuid4().hex
+
+
+def get_image(connection: Connection, image_id: str) -> dict | None:
+    row = connection.execute(select(images).where(images.c.id == image_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def set_state(connection: Connection, image_id: str, state: str, error: str | None = None, **values) -> None:
+    assert state in STATES, state
+    connection.execute(
+        update(images).where(images.c.id == image_id).values(state=state, error=error, updated_at=now(), **values)
+    )
+
+
+def replace_children(connection: Connection, table, image_id: str, rows: list[dict]) -> None:
+    """Idempotent write of one image's rows in a child table (a retried job rewrites, never doubles)."""
+    connection.execute(delete(table).where(table.c.image_id == image_id))
+    if rows:
+        connection.execute(insert(table), [{"image_id": image_id, **row} for row in rows])
+
+
+def image_details(connection: Connection, image_id: str) -> dict | None:
+    """Everything the catalog knows about one image, JSON-ready."""
+    image = get_image(connection, image_id)
+    if image is None:
+        return None
+
+    def rows(table, order=None):
+        query = select(table).where(table.c.image_id == image_id)
+        if order is not None:
+            query = query.order_by(order)
+        return [_plain(row, drop="image_id") for row in connection.execute(query).mappings()]
+
+    exif_rows = rows(exif)
+    place_rows = rows(places)
+    return {
+        **_plain(image),
+        "exif": exif_rows[0] if exif_rows else None,
+        "colours": rows(colours, colours.c.rank),
+        "tags": rows(tags, tags.c.score.desc()),
+        "fingerprints": {row["kind"]: row["value"] for row in rows(hashes)},
+        "place": place_rows[0] if place_rows else None,
+    }
+
+
+def _plain(row, drop: str | None = None) -> dict:
+    return {
+        key: (value.isoformat() if isinstance(value, datetime) else value)
+        for key, value in dict(row).items()
+        if key != drop
+    }

@@ -1,0 +1,41 @@
+"""The style vector: what the processor stores in Milvus and recommend queries it with.
+
+Both sides must build it the same way, so it lives here. It places an image by its main
+colour (CIELAB), its colour mix and its shape, scaled so each part weighs about the same.
+"""
+
+from __future__ import annotations
+
+import math
+
+from mosaic.backends.vectors import Collection
+
+STYLE = Collection("style_v1", dim=8, metric="L2")
+
+
+def style_vector(colours_lab: list[tuple[float, float, float]], shares: list[float], width: int, height: int):
+    """colours_lab/shares: dominant colours, largest first. Returns 8 floats."""
+    main = colours_lab[0] if colours_lab else (50.0, 0.0, 0.0)
+    total = sum(shares) or 1.0
+    mean = [sum(lab[i] * share for lab, share in zip(colours_lab, shares)) / total for i in range(3)]
+    if not colours_lab:
+        mean = list(main)
+    return [
+        main[0] / 100, main[1] / 128, main[2] / 128,
+        mean[0] / 100, mean[1] / 128, mean[2] / 128,
+        _log_aspect(width, height),
+        _log_megapixels(width, height),
+    ]
+
+
+def _log_aspect(width: int, height: int) -> float:
+    # log2 of width/height: 0 for square, about +-0.58 for 3:2, clipped at +-2.
+    if not width or not height:
+        return 0.0
+    return max(-2.0, min(2.0, math.log2(width / height))) / 2
+
+
+def _log_megapixels(width: int, height: int) -> float:
+    if not width or not height:
+        return 0.0
+    return max(-4.0, min(4.0, math.log2(width * height / 4_000_000))) / 8

@@ -1,0 +1,1 @@
+"""processor: turns harvested catalog rows into vectors in Milvus (state=indexed)."""

