@@ -95,6 +95,6 @@ def _from_original_shape(preferences: object, rest: dict) -> dict:
 
 
 def _describe(error: dict) -> str:
-    field = ".".join(str(part) for part in error["loc"][1:] if part != "profile") or "body"
+    field = ".".join(str(part) for part in error["loc"] if part != "profile") or "body"
     message = error["msg"].removeprefix("Value error, ")
     return f"{field}: {message}"

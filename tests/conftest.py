@@ -83,3 +83,16 @@ def postgres_database(postgres_server) -> str:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
     return postgres_server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def backends(tmp_path):
+    """Embedded backends in a fresh data dir, catalog migrated."""
+    from mosaic.backends import Backends
+    from mosaic.catalog import upgrade
+    from mosaic.settings import load_settings
+
+    opened = Backends(load_settings(data_dir=tmp_path / "var", max_upload_bytes=2_000_000, max_pixels=5_000_000))
+    upgrade(opened.catalog)
+    yield opened
+    opened.close()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 ID_LENGTH = 64
+CONNECT_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class VectorStore:
             if self._client is None:
                 from pymilvus import MilvusClient
 
-                self._client = MilvusClient(uri=self.uri)
+                # A short connect timeout: health checks must answer "down" quickly, not hang.
+                self._client = MilvusClient(uri=self.uri, timeout=CONNECT_TIMEOUT)
             return self._client
 
     def ensure(self, collection: Collection) -> None:
@@ -71,6 +73,8 @@ class VectorStore:
 
     def search(self, collection: Collection, vector, limit: int = 10, exclude: str | None = None) -> list[Hit]:
         self.ensure(collection)
+        if exclude and not exclude.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"not an image id: {exclude!r}")  # it goes into a filter expression
         expr = f'id != "{exclude}"' if exclude else ""
         found = self.client.search(
             collection.name, [_vector(vector, collection)], limit=limit, filter=expr, output_fields=["id"]
