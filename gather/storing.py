@@ -6,8 +6,6 @@ Each file is judged on its own; a rejected file leaves nothing behind and never 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path

@@ -6,9 +6,9 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
 from harvest.dispatch import dispatch, reprocess
+from mosaic.backends.queue import QUEUES
 from mosaic.catalog.images import image_details
 from mosaic.catalog.schema import images
-from mosaic.backends.queue import QUEUES
 from mosaic.web import ApiError, backends
 
 blueprint = Blueprint("harvest", __name__)

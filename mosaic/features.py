@@ -17,7 +17,7 @@ def style_vector(colours_lab: list[tuple[float, float, float]], shares: list[flo
     """colours_lab/shares: dominant colours, largest first. Returns 8 floats."""
     main = colours_lab[0] if colours_lab else (50.0, 0.0, 0.0)
     total = sum(shares) or 1.0
-    mean = [sum(lab[i] * share for lab, share in zip(colours_lab, shares)) / total for i in range(3)]
+    mean = [sum(lab[i] * share for lab, share in zip(colours_lab, shares, strict=True)) / total for i in range(3)]
     if not colours_lab:
         mean = list(main)
     return [

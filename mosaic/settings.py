@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _fill_defaults(self) -> "Settings":
+    def _fill_defaults(self) -> Settings:
         data = self.data_dir.absolute()
         self.data_dir = data
         if not self.catalog_url:

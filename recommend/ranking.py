@@ -144,6 +144,7 @@ def _load(backends: Backends, ids: list[str]) -> list[Candidate]:
     for image_id, label in tag_rows:
         labels.setdefault(image_id, set()).add(label.lower())
     return [
-        Candidate(row.id, row.width or 0, row.height or 0, row.make, by_image.get(row.id, []), labels.get(row.id, set()))
+        Candidate(row.id, row.width or 0, row.height or 0, row.make, by_image.get(row.id, []),
+                  labels.get(row.id, set()))
         for row in rows
     ]

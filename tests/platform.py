@@ -44,7 +44,7 @@ def running_platform(data_dir: Path, env: dict[str, str] | None = None, timeout:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-                raise AssertionError(f"mosaic run did not stop on Ctrl-C; log: {log_path}")
+                raise AssertionError(f"mosaic run did not stop on Ctrl-C; log: {log_path}") from None
 
 
 def _wait_healthy(base: str, process: subprocess.Popen, timeout: float, log_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
 
 from mosaic.settings import Settings
@@ -13,9 +12,6 @@ BACKEND_NAMES = ("catalog", "objects", "queue", "vectors")
 class Backends:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._local = threading.local()
-        self._queues = []
-        self._lock = threading.Lock()
 
     @cached_property
     def catalog(self):
@@ -29,22 +25,16 @@ class Backends:
 
         return open_objects(self.settings)
 
-    @property
+    @cached_property
     def queue(self):
-        # One queue client per thread: pika's connections must not be shared between threads.
-        queue = getattr(self._local, "queue", None)
-        if queue is None:
-            from mosaic.backends.queue import open_queue
+        from mosaic.backends.queue import open_queue
 
-            queue = open_queue(
-                self.settings.queue_url,
-                max_attempts=self.settings.queue_max_attempts,
-                lease_seconds=self.settings.queue_lease_seconds,
-            )
-            self._local.queue = queue
-            with self._lock:
-                self._queues.append(queue)
-        return queue
+        # One client per process: both implementations serialise their calls with a lock.
+        return open_queue(
+            self.settings.queue_url,
+            max_attempts=self.settings.queue_max_attempts,
+            lease_seconds=self.settings.queue_lease_seconds,
+        )
 
     @cached_property
     def vectors(self):
@@ -72,10 +62,8 @@ class Backends:
         return {"status": status, "backends": backends}
 
     def close(self) -> None:
-        with self._lock:
-            queues, self._queues = self._queues, []
-        for queue in queues:
-            queue.close()
+        if "queue" in self.__dict__:
+            self.queue.close()
         if "vectors" in self.__dict__:
             self.vectors.close()
         if "catalog" in self.__dict__:

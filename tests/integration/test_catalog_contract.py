@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from mosaic.catalog import check, open_catalog, upgrade
@@ -76,7 +76,7 @@ def test_children_are_replaced_not_doubled_and_details_gather_them(engine):
 
 
 def test_deleting_an_image_removes_its_children(engine):
-    row = _image(created_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    row = _image(created_at=datetime(2020, 1, 1, tzinfo=UTC))
     with engine.begin() as connection:
         connection.execute(insert(images).values(**row))
         replace_children(connection, exif, row["id"], [{"make": "Nikon"}])

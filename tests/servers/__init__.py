@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import socket
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from mosaic import net
 

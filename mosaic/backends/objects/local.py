@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from mosaic.backends.objects import DEFAULT_CONTENT_TYPE, ObjectInfo, ObjectNotFound, check_key
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from minio import Minio
 from minio.error import S3Error

@@ -15,7 +15,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 import pika

@@ -8,8 +8,8 @@ to it by URL, exactly as they talk to a Milvus server in production.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 ID_LENGTH = 64
 CONNECT_TIMEOUT = 3.0
