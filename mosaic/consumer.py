@@ -47,3 +47,11 @@ def consume(
             queue.nack(delivery, error)
         else:
             queue.ack(delivery)
+
+
+def consume_until_interrupted(backends: Backends, queue_name: str, handle: Handler, on_give_up: OnGiveUp) -> None:
+    """`consume` for a worker command: Ctrl-C (or the runner's SIGINT) ends it between messages."""
+    try:
+        consume(backends, queue_name, handle, on_give_up, threading.Event())
+    except KeyboardInterrupt:
+        log.info("%s worker stopped", queue_name)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import click
 
-from mosaic.consumer import consume
+from mosaic.consumer import consume_until_interrupted
 from processor.indexing import give_up, index
 
 
@@ -14,8 +12,4 @@ from processor.indexing import give_up, index
 @click.pass_obj
 def processor_command(backends):
     """Consume the process queue: write each image's vectors to Milvus."""
-    stop = threading.Event()
-    try:
-        consume(backends, "process", index, give_up, stop)
-    except KeyboardInterrupt:
-        stop.set()
+    consume_until_interrupted(backends, "process", index, give_up)

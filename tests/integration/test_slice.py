@@ -6,6 +6,7 @@ Run twice: on the embedded backends (files under a temp data dir) and on the rea
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -115,3 +116,24 @@ def test_upload_harvest_index_recommend_and_serve(platform, photos_dir):
     status = requests.get(f"{base}/harvest/status", timeout=10).json()
     assert status["counts"] == {"indexed": 5}
     assert status["queues"]["harvest"]["depth"] == 0
+
+
+def test_first_start_ingests_the_sample_photos_once(tmp_path, photos_dir):
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for name in ("dog.jpg", "kite.jpg", "horses.jpg"):
+        (samples / name).write_bytes((photos_dir / "darknet" / name).read_bytes())
+    env = {"MOSAIC_INGEST_SAMPLES": "true", "MOSAIC_SAMPLES_DIR": str(samples)}
+    for _ in range(2):  # the second start finds a catalog and ingests nothing more
+        with running_platform(tmp_path / "data", env) as base:
+            status = requests.get(f"{base}/harvest/status", timeout=10).json()
+            assert status["total"] == 3
+            results = []
+            for _ in range(200):
+                results = requests.post(f"{base}/recommend/recommend", json={"make": "Canon"}, timeout=10).json()[
+                    "results"]
+                if len(results) == 3:
+                    break
+                time.sleep(0.2)
+            assert len(results) == 3
+            assert {r["explanation"]["make"]["image"] for r in results[:2]} == {"Canon"}
