@@ -12,6 +12,7 @@ Backends are chosen by URL, so the same code runs on embedded files and on real 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -50,6 +51,21 @@ class Settings(BaseSettings):
     queue_lease_seconds: float = Field(300.0, gt=0, description="Embedded queue: redeliver after this long")
     dispatch_interval: float = Field(0.5, gt=0, description="Seconds between harvest dispatch rounds")
     workers: int = Field(1, ge=1, description="Harvest worker processes started by `mosaic run`")
+    min_side: int = Field(16, ge=1, description="Images whose shorter side is smaller are refused")
+    min_long_side: int = Field(32, ge=1, description="Images whose longer side is smaller are refused")
+    working_side: int = Field(1024, ge=256, description="Longest side of the decoded working copy")
+    rendition_sizes: dict[str, int] = Field(
+        default_factory=lambda: {"thumb": 256, "preview": 1024},
+        description='Renditions made per image, name -> longest side in px (JSON: {"thumb": 256})',
+    )
+    detector: Literal["auto", "detr", "ssd", "none"] = Field(
+        "auto", description="Object detector: auto = DETR when its weights are present, else SSD"
+    )
+    detr_model: str = Field("facebook/detr-resnet-50", description="DETR weights: a local folder or a HF cache id")
+    detr_shortest_side: int = Field(512, ge=128, le=1333, description="DETR input's shorter side (aspect kept)")
+    detection_threshold: float = Field(0.5, gt=0, lt=1, description="Objects scoring lower are dropped")
+    scene_threshold: float = Field(0.2, gt=0, lt=1, description="Scene labels scoring lower are dropped")
+    place_max_km: float = Field(50.0, gt=0, description="No town is named for a GPS point farther than this")
     samples_dir: Path = Field(Path(".cache/photos"), description="Sample photos ingested on first `mosaic run`")
     ingest_samples: bool = True
 

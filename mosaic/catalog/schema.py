@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -64,15 +65,50 @@ exif = Table(
     Column("make_raw", String(128)),
     Column("model", String(128)),
     Column("software", String(255)),
+    Column("bits_per_sample", Integer),
+    Column("image_width", Integer),
+    Column("image_height", Integer),
+    Column("description", Text),
     Column("orientation", Integer),
-    Column("taken_at", DateTime(timezone=False)),
+    Column("copyright", String(255)),
+    Column("taken_at", DateTime(timezone=False)),  # DateTimeOriginal, else DateTime: the date to sort by
+    Column("datetime", DateTime(timezone=False)),
+    Column("datetime_original", DateTime(timezone=False)),
+    Column("datetime_digitized", DateTime(timezone=False)),
+    Column("subsec_time_original", String(16)),  # digits as written: "05" is not "5"
     Column("exposure_time", Float),
     Column("f_number", Float),
+    Column("exposure_program", String(64)),
     Column("iso", Integer),
+    Column("subject_distance", Float),
+    Column("exposure_bias", Float),
+    Column("flash", Integer),  # the raw EXIF bit field
+    Column("flash_fired", Boolean),
+    Column("flash_returned_light", String(64)),
+    Column("flash_mode", String(64)),
+    Column("metering_mode", String(64)),
     Column("focal_length", Float),
-    Column("gps_latitude", Float),
-    Column("gps_longitude", Float),
-    Column("gps_altitude", Float),
+    Column("focal_length_35mm", Integer),
+    Column("gps_latitude", Float),  # decimal degrees, negative south
+    Column("gps_longitude", Float),  # decimal degrees, negative west
+    Column("gps_latitude_degrees", Float),
+    Column("gps_latitude_minutes", Float),
+    Column("gps_latitude_seconds", Float),
+    Column("gps_latitude_ref", String(1)),
+    Column("gps_longitude_degrees", Float),
+    Column("gps_longitude_minutes", Float),
+    Column("gps_longitude_seconds", Float),
+    Column("gps_longitude_ref", String(1)),
+    Column("gps_altitude", Float),  # metres, negative below sea level
+    Column("gps_dop", Float),
+    Column("lens_make", String(128)),
+    Column("lens_model", String(255)),
+    Column("lens_min_focal", Float),
+    Column("lens_max_focal", Float),
+    Column("lens_min_fnumber", Float),
+    Column("lens_max_fnumber", Float),
+    Column("focal_plane_x_resolution", Float),
+    Column("focal_plane_y_resolution", Float),
 )
 
 colours = Table(
@@ -88,6 +124,21 @@ colours = Table(
     Column("lab_a", Float, nullable=False),
     Column("lab_b", Float, nullable=False),
     Column("share", Float, nullable=False),
+    Column("name", String(16)),  # nearest named colour, for search by name
+)
+
+objects = Table(
+    "objects",
+    metadata,
+    _image_fk(),
+    Column("rank", Integer, primary_key=True),  # 0 = highest score
+    Column("label", String(64), nullable=False),  # COCO label
+    Column("score", Float, nullable=False),
+    # Box corners as fractions of the (oriented) image's width and height.
+    Column("x_min", Float, nullable=False),
+    Column("y_min", Float, nullable=False),
+    Column("x_max", Float, nullable=False),
+    Column("y_max", Float, nullable=False),
 )
 
 tags = Table(
@@ -118,6 +169,28 @@ places = Table(
     Column("country_code", String(2)),
     Column("country", String(128)),
     Column("city", String(128)),
+    Column("city_distance_km", Float),
+)
+
+renditions = Table(
+    "renditions",
+    metadata,
+    _image_fk(),
+    Column("name", String(16), primary_key=True),  # thumb | preview | ...
+    Column("object_key", String(255), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("mime", String(32), nullable=False),
+)
+
+features = Table(
+    "features",
+    metadata,
+    _image_fk(),
+    Column("name", String(32), primary_key=True),  # exif | colours | objects | scenes | ...
+    Column("version", String(64), nullable=False),  # what made it: code version and model name
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 batches = Table(
