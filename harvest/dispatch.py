@@ -5,26 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from mosaic.backends import Backends
+from mosaic.catalog.features import stale_image_ids
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import images
-from mosaic.versions import PIPELINE_VERSION
 
 log = logging.getLogger(__name__)
 
 
-def _needs_work():
-    """Stored images, and finished ones whose features a newer pipeline would make differently."""
-    stale = images.c.state.in_(("harvested", "indexed")) & (
-        (images.c.pipeline_version.is_(None)) | (images.c.pipeline_version < PIPELINE_VERSION)
-    )
-    return or_(images.c.state == "stored", stale)
-
-
 def pending(backends: Backends, limit: int) -> list[str]:
-    query = select(images.c.id).where(_needs_work()).order_by(images.c.created_at)
+    query = select(images.c.id).where(images.c.state == "stored").order_by(images.c.created_at)
     with backends.catalog.connect() as connection:
         return list(connection.execute(query.limit(limit)).scalars())
 
@@ -38,18 +30,23 @@ def dispatch(backends: Backends, limit: int = 500) -> int:
             connection.execute(
                 update(images)
                 # A worker may already have finished it: never move a done image back to queued.
-                .where(images.c.id == image_id, _needs_work())
+                .where(images.c.id == image_id, images.c.state == "stored")
                 .values(state="queued", error=None, updated_at=now())
             )
     return len(ids)
 
 
-def reprocess(backends: Backends, image_ids: list[str] | None = None) -> int:
-    """Mark images (all when none given) as stored again, so the dispatcher sends them anew."""
-    statement = update(images).values(state="stored", error=None, updated_at=now())
-    if image_ids:
-        statement = statement.where(images.c.id.in_(image_ids))
+def reprocess(backends: Backends, image_ids: list[str] | None = None, stale: bool = False) -> int:
+    """Mark images as stored again, so the dispatcher sends them anew: the given ones, the stale
+    ones (made by an older version of a step or model), or all."""
     with backends.catalog.begin() as connection:
+        if stale:
+            image_ids = stale_image_ids(connection) + (image_ids or [])
+            if not image_ids:
+                return 0
+        statement = update(images).values(state="stored", error=None, updated_at=now())
+        if image_ids:
+            statement = statement.where(images.c.id.in_(image_ids))
         return connection.execute(statement).rowcount
 
 

@@ -60,4 +60,4 @@ def reprocess_images():
     ids = payload.get("ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise ApiError(400, "bad_request", "`ids` must be a list of image ids")
-    return jsonify(marked=reprocess(backends(), ids))
+    return jsonify(marked=reprocess(backends(), ids, stale=bool(payload.get("stale"))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harvest_worker.pipeline import give_up, harvest
+from harvest_worker.pipeline import Pipeline, give_up
 from mosaic.consumer import consume_until_interrupted
 
 
@@ -12,4 +12,6 @@ from mosaic.consumer import consume_until_interrupted
 @click.pass_obj
 def harvest_worker_command(backends):
     """Consume the harvest queue: enrich each image and hand it to the processor."""
-    consume_until_interrupted(backends, "harvest", harvest, give_up)
+    pipeline = Pipeline(backends.settings)
+    pipeline.register(backends)
+    consume_until_interrupted(backends, "harvest", pipeline.harvest, give_up)

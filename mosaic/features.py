@@ -11,6 +11,11 @@ import math
 from mosaic.backends.vectors import Collection
 
 STYLE = Collection("style_v1", dim=8, metric="L2")
+# 64-bit perceptual hashes as binary vectors: near-duplicates are a few bits apart.
+PHASH = Collection("phash_v1", dim=64, metric="HAMMING", binary=True)
+# MobileNetV2 features, L2-normalised: "more like this".
+VISUAL = Collection("visual_v1", dim=1280, metric="COSINE")
+STYLE_VERSION = "1"
 
 
 def style_vector(colours_lab: list[tuple[float, float, float]], shares: list[float], width: int, height: int):

@@ -1,6 +1,8 @@
-"""Versions of the code that makes each feature: a bump reprocesses only what is stale."""
+"""The harvest pipeline's overall version, written on each image.
 
-# Bump when the harvest pipeline's output changes (EXIF fields, colours, decode rules).
-PIPELINE_VERSION = 1
-# Bump when the vectors written by the processor change meaning or size.
-INDEX_VERSION = 1
+Each feature also records the version of the step or model that made it (table `features`);
+those per-feature versions are what `mosaic reprocess --stale` compares.
+"""
+
+# Bump when the set of steps changes shape (a step added or removed).
+PIPELINE_VERSION = 2

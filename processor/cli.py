@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 
 from mosaic.consumer import consume_until_interrupted
-from processor.indexing import give_up, index
+from processor.indexing import Indexer, give_up
 
 
 @click.command("processor")
 @click.pass_obj
 def processor_command(backends):
     """Consume the process queue: write each image's vectors to Milvus."""
-    consume_until_interrupted(backends, "process", index, give_up)
+    indexer = Indexer(backends.settings)
+    indexer.register(backends)
+    consume_until_interrupted(backends, "process", indexer.index, give_up)

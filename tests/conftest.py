@@ -92,7 +92,7 @@ def backends(tmp_path):
     from mosaic.catalog import upgrade
     from mosaic.settings import load_settings
 
-    opened = Backends(load_settings(data_dir=tmp_path / "var", max_upload_bytes=2_000_000, max_pixels=5_000_000))
+    opened = Backends(load_settings(data_dir=tmp_path / "var", max_upload_bytes=2_000_000, max_pixels=10_000_000))
     upgrade(opened.catalog)
     yield opened
     opened.close()

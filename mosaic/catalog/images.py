@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from mosaic.catalog.schema import colours, exif, hashes, images, places, tags
+from mosaic.catalog.schema import colours, exif, features, hashes, images, objects, places, renditions, tags
 
 STATES = ("stored", "queued", "harvested", "indexed", "failed")
 
@@ -54,13 +54,26 @@ def image_details(connection: Connection, image_id: str) -> dict | None:
 
     exif_rows = rows(exif)
     place_rows = rows(places)
+    tag_rows = rows(tags, tags.c.score.desc())
     return {
         **_plain(image),
         "exif": exif_rows[0] if exif_rows else None,
         "colours": rows(colours, colours.c.rank),
-        "tags": rows(tags, tags.c.score.desc()),
+        "objects": [
+            {"label": o["label"], "score": o["score"], "box": [o["x_min"], o["y_min"], o["x_max"], o["y_max"]]}
+            for o in rows(objects, objects.c.rank)
+        ],
+        "scenes": [{"label": t["label"], "score": t["score"]} for t in tag_rows if t["source"] == "scene"],
+        "tags": tag_rows,
         "fingerprints": {row["kind"]: row["value"] for row in rows(hashes)},
         "place": place_rows[0] if place_rows else None,
+        "renditions": {
+            r["name"]: {"url": f"/cdn/show/{image_id}?size={r['name']}", "width": r["width"], "height": r["height"],
+                        "bytes": r["bytes"], "mime": r["mime"]}
+            for r in rows(renditions)
+        },
+        "url": f"/cdn/show/{image_id}",
+        "features": {row["name"]: row["version"] for row in rows(features)},
     }
 
 

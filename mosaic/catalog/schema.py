@@ -221,3 +221,12 @@ profiles = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# What the running workers make now, per feature: a feature row whose version differs is stale.
+pipeline_versions = Table(
+    "pipeline_versions",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

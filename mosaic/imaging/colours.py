@@ -12,8 +12,10 @@ import numpy as np
 from PIL import Image
 
 from mosaic.imaging.lab import lab_to_rgb, rgb_to_hex, rgb_to_lab
+from mosaic.imaging.named_colours import nearest_name
 
 WORKING_SIDE = 64
+VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Colour:
     rgb: tuple[int, int, int]
     lab: tuple[float, float, float]
     share: float  # fraction of the image's pixels, 0..1
+    name: str  # nearest of the named colours
 
 
 def dominant_colours(image: Image.Image, k: int = 4, seed: int = 0, iterations: int = 12) -> list[Colour]:
@@ -35,7 +38,8 @@ def dominant_colours(image: Image.Image, k: int = 4, seed: int = 0, iterations: 
     for index in order:
         rgb = tuple(int(round(c)) for c in lab_to_rgb(centres[index]))
         lab = tuple(float(round(c, 3)) for c in centres[index])
-        colours.append(Colour(rgb_to_hex(rgb), rgb, lab, float(counts[index] / len(labels))))
+        share = float(counts[index] / len(labels))
+        colours.append(Colour(rgb_to_hex(rgb), rgb, lab, share, nearest_name(centres[index])))
     return colours
 
 

@@ -48,3 +48,37 @@ def hex_to_rgb(value: str) -> tuple[int, int, int]:
 def rgb_to_hex(rgb) -> str:
     r, g, b = (int(round(float(channel))) for channel in rgb)
     return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def ciede2000(lab1, lab2) -> np.ndarray:
+    """CIEDE2000 colour difference (kL = kC = kH = 1) between (..., 3) Lab arrays, broadcast."""
+    lab1, lab2 = np.asarray(lab1, dtype=np.float64), np.asarray(lab2, dtype=np.float64)
+    l1, a1, b1 = lab1[..., 0], lab1[..., 1], lab1[..., 2]
+    l2, a2, b2 = lab2[..., 0], lab2[..., 1], lab2[..., 2]
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7)))
+    a1p, a2p = a1 * (1 + g), a2 * (1 + g)
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dl = l2 - l1
+    dc = c2p - c1p
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(c1p * c2p == 0, 0, dh)
+    dhh = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2))
+    l_mean = (l1 + l2) / 2
+    cp_mean = (c1p + c2p) / 2
+    h_sum = h1p + h2p
+    h_mean = np.where(
+        c1p * c2p == 0, h_sum,
+        np.where(np.abs(h1p - h2p) <= 180, h_sum / 2, np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2)),
+    )
+    t = (1 - 0.17 * np.cos(np.radians(h_mean - 30)) + 0.24 * np.cos(np.radians(2 * h_mean))
+         + 0.32 * np.cos(np.radians(3 * h_mean + 6)) - 0.20 * np.cos(np.radians(4 * h_mean - 63)))
+    sl = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    sc = 1 + 0.045 * cp_mean
+    sh = 1 + 0.015 * cp_mean * t
+    rt = (-2 * np.sqrt(cp_mean**7 / (cp_mean**7 + 25.0**7))
+          * np.sin(np.radians(60 * np.exp(-(((h_mean - 275) / 25) ** 2)))))
+    return np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2 + rt * (dc / sc) * (dhh / sh))

@@ -14,6 +14,11 @@ _SIGNATURES = (
     (b"BM", "image/bmp"),
 )
 
+# ISO base media brands (the `ftyp` box): HEVC-coded HEIF is what phones call HEIC.
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIF_BRANDS = {b"mif1", b"msf1", b"mif2"}
+
 EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
@@ -23,6 +28,7 @@ EXTENSIONS = {
     "image/webp": ".webp",
     "image/heic": ".heic",
     "image/heif": ".heif",
+    "image/avif": ".avif",
 }
 
 
@@ -34,9 +40,18 @@ def sniff_mime(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"):
-            return "image/heic"
-        if brand in (b"mif1", b"msf1", b"avif"):
-            return "image/heif" if brand != b"avif" else "image/avif"
+        return _iso_brand(head)
+    return None
+
+
+def _iso_brand(head: bytes) -> str | None:
+    # The major brand is often the generic "mif1"; the compatible brands after it say which codec.
+    box_end = min(int.from_bytes(head[:4], "big"), len(head))
+    brands = {head[8:12]} | {head[i:i + 4] for i in range(16, box_end - 3, 4)}
+    if brands & _HEIC_BRANDS:
+        return "image/heic"
+    if brands & _AVIF_BRANDS:
+        return "image/avif"
+    if brands & _HEIF_BRANDS:
+        return "image/heif"
     return None

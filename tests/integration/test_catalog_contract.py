@@ -83,3 +83,13 @@ def test_deleting_an_image_removes_its_children(engine):
         connection.execute(images.delete().where(images.c.id == row["id"]))
     with engine.connect() as connection:
         assert connection.execute(select(exif)).first() is None
+
+
+def test_migrations_match_the_schema_module(engine):
+    """A column added to schema.py without a migration (or the reverse) fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []

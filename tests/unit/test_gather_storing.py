@@ -36,7 +36,7 @@ def test_same_bytes_twice_is_a_duplicate_of_the_first(backends, photos_dir):
 
 def test_bad_files_are_rejected_with_a_reason_and_leave_nothing(backends, photos_dir):
     bomb = io.BytesIO()
-    Image.new("L", (4000, 4000)).save(bomb, "PNG")  # generated: 16 MP over a 5 MP limit
+    Image.new("L", (4000, 4000)).save(bomb, "PNG")  # generated: 16 MP over a 10 MP limit
     cases = {
         "empty.jpg": (b"", "empty"),
         "notes.jpg": (b"just some text, not a photo", "not an image"),

@@ -25,6 +25,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['image_id'], ['images.id'], name=op.f('fk_features_image_id_images'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('image_id', 'name', name=op.f('pk_features'))
     )
+    op.create_table('pipeline_versions',
+    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_pipeline_versions'))
+    )
     op.create_table('objects',
     sa.Column('image_id', sa.String(length=32), nullable=False),
     sa.Column('rank', sa.Integer(), nullable=False),
@@ -139,6 +145,7 @@ def downgrade() -> None:
     with op.batch_alter_table('colours', schema=None) as batch_op:
         batch_op.drop_column('name')
 
+    op.drop_table('pipeline_versions')
     op.drop_table('renditions')
     op.drop_table('objects')
     op.drop_table('features')

@@ -1,0 +1,106 @@
+"""64-bit perceptual fingerprints for near-duplicate detection: phash (DCT) and dhash (gradients).
+
+Both hashes are taken from one 32x32 grey thumbnail of the full frame. Hashing a centred crop (80-95 %)
+was measured against the full frame on the test photos and did not separate better: a copy cropped on
+one side is shifted and rescaled inside any centred window too, so the border gains nothing.
+
+Measured on 12 real photos (darknet/*, exif/*, piexif L01/large/02), against their 50 % resize, JPEG q60,
+5 %-each-side crop, 10 %-one-side crops (left, top) and +20 % brightness:
+  phash  same photo <= 22 bits, different photos >= 22 bits
+  dhash  same photo <= 22 bits, different photos >= 21 bits
+  sum    same photo <= 38 bits, different photos >= 48 bits   <- the rule, threshold 43
+Resize and recompression alone stay <= 6 bits per hash, brightness <= 8 (phash) / 16 (dhash, clipped
+highlights); the crops use up the rest. Neither hash separates on its own, so a 64-bit vector search
+should use a radius of ~24 per hash and confirm candidates with `is_near_duplicate`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+VERSION = "1"
+HASH_BITS = 64
+# Midpoint of the measured gap (38 .. 48) on phash + dhash bits.
+NEAR_DUPLICATE_BITS = 43
+
+_SIDE = 32
+_REDUCE_TO = 128
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    # Orthonormal DCT-II, so no scipy is needed; only its first 8 rows are ever used.
+    k = np.arange(n)[:, None]
+    x = np.arange(n)[None, :]
+    matrix = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    matrix[0] /= np.sqrt(2.0)
+    return matrix
+
+
+_DCT8 = _dct_matrix(_SIDE)[:8].astype(np.float32)
+
+
+def _thumbnail(image: Image.Image) -> Image.Image:
+    """32x32 grey box average of the whole frame."""
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    # reduce() is an integer box average, ~2x cheaper than a BOX resize of ~1 Mpx straight to 32x32;
+    # stopping at >= 128 px keeps its uneven edge blocks from moving bits (reducing to 32-64 px cost
+    # 4-5 bits of margin). Converting to grey afterwards touches 1000 pixels, not a million.
+    factor = max(1, min(image.width, image.height) // _REDUCE_TO)
+    if factor > 1:
+        image = image.reduce(factor)
+    image = image.resize((_SIDE, _SIDE), Image.Resampling.BOX)
+    return image.convert("L") if image.mode != "L" else image
+
+
+def _hex(bits: np.ndarray) -> str:
+    return np.packbits(bits.ravel()).tobytes().hex()
+
+
+def _phash(grey: Image.Image) -> str:
+    pixels = np.asarray(grey, dtype=np.float32)
+    low = _DCT8 @ pixels @ _DCT8.T
+    # DC is the mean brightness: it would drag the median and carries no structure.
+    median = np.median(low.ravel()[1:])
+    return _hex(low > median)
+
+
+def _dhash(grey: Image.Image) -> str:
+    small = grey.resize((9, 8), Image.Resampling.BOX)
+    pixels = np.asarray(small, dtype=np.int16)
+    return _hex(pixels[:, 1:] > pixels[:, :-1])
+
+
+def phash(image: Image.Image) -> str:
+    return _phash(_thumbnail(image))
+
+
+def dhash(image: Image.Image) -> str:
+    return _dhash(_thumbnail(image))
+
+
+def fingerprints(image: Image.Image) -> dict[str, str]:
+    """{"phash", "dhash"} as 16-char lowercase hex, from one shared thumbnail."""
+    grey = _thumbnail(image)
+    return {"phash": _phash(grey), "dhash": _dhash(grey)}
+
+
+def to_bytes(hex_hash: str) -> bytes:
+    """The 8 bytes of a hash, as a Milvus BINARY_VECTOR of dim 64 wants them."""
+    if len(hex_hash) != HASH_BITS // 4:
+        raise ValueError(f"expected {HASH_BITS // 4} hex characters, got {hex_hash!r}")
+    return bytes.fromhex(hex_hash)
+
+
+def hamming(a_hex: str, b_hex: str) -> int:
+    return (int.from_bytes(to_bytes(a_hex), "big") ^ int.from_bytes(to_bytes(b_hex), "big")).bit_count()
+
+
+def distance(a: dict[str, str], b: dict[str, str]) -> int:
+    """Bits differing over both hashes (0..128)."""
+    return hamming(a["phash"], b["phash"]) + hamming(a["dhash"], b["dhash"])
+
+
+def is_near_duplicate(a: dict[str, str], b: dict[str, str], max_bits: int = NEAR_DUPLICATE_BITS) -> bool:
+    return distance(a, b) <= max_bits
