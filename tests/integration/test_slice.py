@@ -76,9 +76,12 @@ def test_upload_harvest_index_recommend_and_serve(platform, photos_dir):
     assert dog["exif"]["make"] == "Canon" and dog["exif"]["model"] == "Canon PowerShot S95"
     assert len(dog["colours"]) == 4
     assert sum(c["share"] for c in dog["colours"]) == pytest.approx(1.0)
+    assert {"dog", "bicycle"} <= {o["label"] for o in dog["objects"]}
+    assert dog["scenes"] and set(dog["fingerprints"]) == {"phash", "dhash"}
+    assert {"vectors.style", "vectors.phash", "vectors.visual", "objects"} <= set(dog["features"])
     iphone = records[ids["IMG_0001.JPG"]]
     assert iphone["exif"]["make"] == "Apple" and iphone["exif"]["orientation"] == 6
-    assert iphone["exif"]["gps_altitude"] is not None
+    assert iphone["place"]["country_code"] == "CN" and iphone["place"]["altitude"] > 0
 
     batch = requests.get(f"{base}/gather/batches/{body['batch']}", timeout=10).json()
     assert batch["counts"] == {"indexed": 5, "rejected": 2}
@@ -88,8 +91,12 @@ def test_upload_harvest_index_recommend_and_serve(platform, photos_dir):
         assert shown.status_code == 200 and shown.content == data  # byte-exact, EXIF intact
         assert shown.headers["Content-Type"] == "image/jpeg"
     assert requests.get(f"{base}/cdn/show/{ids['dog.jpg']}.jpg", timeout=10).content == originals["dog.jpg"]
-    thumb = requests.get(f"{base}/cdn/show/{ids['dog.jpg']}?size=thumb", timeout=30)
+    thumb = requests.get(f"{base}{dog['renditions']['thumb']['url']}", timeout=30)
     assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/webp"
+    assert len(thumb.content) == dog["renditions"]["thumb"]["bytes"]
+    etag = requests.get(f"{base}/cdn/show/{ids['dog.jpg']}", timeout=10).headers["ETag"]
+    cached = requests.get(f"{base}/cdn/show/{ids['dog.jpg']}", headers={"If-None-Match": etag}, timeout=10)
+    assert cached.status_code == 304 and "immutable" in cached.headers["Cache-Control"]
     assert requests.get(f"{base}/cdn/show/nope", timeout=10).status_code == 404
 
     profile = {"colour": dog["colours"][0]["hex"], "width": 768, "height": 576, "orientation": "landscape",
