@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     detection_threshold: float = Field(0.5, gt=0, lt=1, description="Objects scoring lower are dropped")
     scene_threshold: float = Field(0.2, gt=0, lt=1, description="Scene labels scoring lower are dropped")
     place_max_km: float = Field(50.0, gt=0, description="No town is named for a GPS point farther than this")
+    dataset_dir: Path = Field(Path("dataset"), description="Unsplash dataset folder imported by GET /gather/download")
+    unsplash_width: int = Field(1920, ge=64, le=10000, description="Width asked of Unsplash's CDN (?w=)")
+    download_concurrency: int = Field(16, ge=1, le=256, description="Downloads in flight at once")
+    download_per_host: int = Field(8, ge=1, le=256, description="Downloads in flight per host")
+    download_timeout: float = Field(30.0, gt=0, description="Seconds before a stalled download is retried")
+    download_retries: int = Field(4, ge=0, le=20, description="Retries after 429/5xx/timeouts, with backoff")
+    download_backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles each time")
+    url_allowlist: list[str] = Field(
+        default_factory=list,
+        description='Private/loopback hosts or networks URL imports may reach (JSON: ["127.0.0.1"])',
+    )
     samples_dir: Path = Field(Path(".cache/photos"), description="Sample photos ingested on first `mosaic run`")
     ingest_samples: bool = True
 

@@ -230,3 +230,104 @@ pipeline_versions = Table(
     Column("version", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# -- imports (gather) --------------------------------------------------------------------------
+
+# One row per import run (a dataset folder, a URL list, a folder): its progress lives here, not
+# in a process's memory, so any process and any restart can report it.
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),  # unsplash | urls | dir
+    Column("source", Text, nullable=False),  # the folder or file imported (display only)
+    Column("state", String(16), nullable=False),  # running | completed | failed
+    Column("total", Integer, nullable=False, default=0),
+    Column("stored", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),  # already stored by an earlier run
+    Column("failed", Integer, nullable=False, default=0),
+    Column("bad_rows", Integer, nullable=False, default=0),
+    Column("message", Text),
+    Column("batch_id", String(32)),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every remote original Mosaic was asked to fetch: what makes a re-run skip the stored ones and
+# retry the failed ones.
+downloads = Table(
+    "downloads",
+    metadata,
+    Column("url_sha256", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # stored | duplicate | failed
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="SET NULL")),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A dataset's own description of a photo (Unsplash Lite/Full): kept apart from what the harvest
+# worker extracts from the file, so neither silently overwrites the other.
+dataset_photos = Table(
+    "dataset_photos",
+    metadata,
+    Column("dataset", String(32), primary_key=True),  # unsplash
+    Column("photo_id", String(64), primary_key=True),
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="SET NULL"), index=True),
+    Column("url", Text),  # photo_image_url
+    Column("page_url", Text),
+    Column("submitted_at", DateTime(timezone=False)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("aspect_ratio", Float),
+    Column("description", Text),
+    Column("ai_description", Text),
+    Column("photographer_username", String(255)),
+    Column("photographer_name", String(255)),
+    Column("exif_make", String(128)),
+    Column("exif_model", String(128)),
+    Column("exif_iso", Integer),
+    Column("exif_aperture", Float),
+    Column("exif_focal_length", Float),
+    Column("exif_exposure_time", String(32)),  # as published: "1/250"
+    Column("location_name", Text),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("country", String(128)),
+    Column("city", String(128)),
+    Column("landmark", String(255)),
+    Column("landmark_latitude", Float),
+    Column("landmark_longitude", Float),
+    Column("blur_hash", String(64)),
+    Column("views", BigInteger),
+    Column("downloads", BigInteger),
+    Column("release", String(64)),  # which import saw it last
+    Column("gone_at", DateTime(timezone=True)),  # absent from a newer release (kept, not deleted)
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+dataset_keywords = Table(
+    "dataset_keywords",
+    metadata,
+    Column("dataset", String(32), primary_key=True),
+    Column("photo_id", String(64), primary_key=True),
+    Column("keyword", String(255), primary_key=True),
+    Column("confidence", Float),  # the best of the dataset's AI confidences
+    Column("suggested_by_user", Boolean),
+)
+
+dataset_colours = Table(
+    "dataset_colours",
+    metadata,
+    Column("dataset", String(32), primary_key=True),
+    Column("photo_id", String(64), primary_key=True),
+    Column("hex", String(7), primary_key=True),
+    Column("red", Integer),
+    Column("green", Integer),
+    Column("blue", Integer),
+    Column("keyword", String(64)),
+    Column("coverage", Float),
+    Column("score", Float),
+)
