@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import func, select
 
-from harvest.dispatch import dispatch, reprocess
-from mosaic.backends.queue import QUEUES
+from harvest.dispatch import dispatch, reprocess, retry_failed
+from harvest.status import pipeline_status
 from mosaic.catalog.images import image_details
-from mosaic.catalog.schema import images
 from mosaic.web import ApiError, backends
 
 blueprint = Blueprint("harvest", __name__)
@@ -25,28 +23,13 @@ def image(image_id: str):
 
 @blueprint.get("/status")
 def status():
-    with backends().catalog.connect() as connection:
-        counts = dict(connection.execute(select(images.c.state, func.count()).group_by(images.c.state)).all())
-        failures = connection.execute(
-            select(images.c.id, images.c.original_name, images.c.error, images.c.updated_at)
-            .where(images.c.state == "failed")
-            .order_by(images.c.updated_at.desc())
-            .limit(20)
-        ).mappings()
-        recent_failures = [
-            {"id": row["id"], "name": row["original_name"], "reason": row["error"],
-             "at": row["updated_at"].isoformat()}
-            for row in failures
-        ]
-    queue = backends().queue
-    queues = {
-        name: {
-            "depth": queue.depth(name),
-            "dead": [{"body": d.body, "error": d.error, "attempts": d.attempts} for d in queue.dead_letters(name, 20)],
-        }
-        for name in QUEUES
-    }
-    return jsonify(counts=counts, total=sum(counts.values()), queues=queues, recent_failures=recent_failures)
+    return jsonify(pipeline_status(backends()))
+
+
+@blueprint.post("/retry")
+def retry():
+    """Send failed images and dead-lettered messages through the pipeline again."""
+    return jsonify(retried=retry_failed(backends()), dispatched=dispatch(backends()))
 
 
 @blueprint.post("/dispatch")

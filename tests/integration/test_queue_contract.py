@@ -100,6 +100,7 @@ def test_the_last_failed_attempt_dead_letters_with_its_error(queue_backend):
     assert dead.error == f"ValueError: bad pixels ({MAX_ATTEMPTS})"
     # Reading dead letters does not consume them.
     assert len(queue_backend.open().dead_letters(queue_backend.name)) == 1
+    assert queue.dead_count(queue_backend.name) == 1
 
 
 def test_retry_dead_puts_them_back_with_fresh_attempts(queue_backend):

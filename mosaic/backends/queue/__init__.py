@@ -45,6 +45,8 @@ class Queue(Protocol):
     def depth(self, queue: str) -> int:
         """Messages waiting or in flight (not dead)."""
 
+    def dead_count(self, queue: str) -> int: ...
+
     def dead_letters(self, queue: str, limit: int = 50) -> list[DeadLetter]: ...
 
     def retry_dead(self, queue: str) -> int:

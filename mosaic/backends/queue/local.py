@@ -127,6 +127,9 @@ class LocalQueue:
     def depth(self, queue: str) -> int:
         return self._read("SELECT COUNT(*) FROM messages WHERE queue = ? AND dead = 0", (queue,))[0][0]
 
+    def dead_count(self, queue: str) -> int:
+        return self._read("SELECT COUNT(*) FROM messages WHERE queue = ? AND dead = 1", (queue,))[0][0]
+
     def dead_letters(self, queue: str, limit: int = 50) -> list[DeadLetter]:
         rows = self._read(
             "SELECT body, last_error, attempts FROM messages WHERE queue = ? AND dead = 1"

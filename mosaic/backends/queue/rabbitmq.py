@@ -149,6 +149,11 @@ class RabbitQueue:
             channel = self._ready(queue)
             return channel.queue_declare(queue, passive=True).method.message_count
 
+    def dead_count(self, queue: str) -> int:
+        with self._lock:
+            channel = self._ready(queue)
+            return channel.queue_declare(f"{queue}.dead", passive=True).method.message_count
+
     def dead_letters(self, queue: str, limit: int = 50) -> list[DeadLetter]:
         with self._lock:
             self._ready(queue)

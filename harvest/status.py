@@ -1,0 +1,69 @@
+"""What the pipeline is doing, read from the catalog and the queues: nothing sits invisible."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from mosaic.backends import Backends
+from mosaic.backends.queue import QUEUES
+from mosaic.catalog.images import now
+from mosaic.catalog.schema import batch_files, batches, images
+
+RATE_MINUTES = 5
+WAITING = ("stored", "queued")
+
+
+def pipeline_status(backends: Backends, failures: int = 20, recent_batches: int = 10) -> dict:
+    since = now() - timedelta(minutes=RATE_MINUTES)
+    with backends.catalog.connect() as connection:
+        counts = dict(connection.execute(select(images.c.state, func.count()).group_by(images.c.state)).all())
+        finished = connection.execute(
+            select(func.count()).where(images.c.state == "indexed", images.c.updated_at >= since)
+        ).scalar()
+        oldest = connection.execute(
+            select(images.c.id, images.c.original_name, images.c.state, images.c.created_at)
+            .where(images.c.state.in_(WAITING)).order_by(images.c.created_at).limit(1)
+        ).mappings().first()
+        failed = connection.execute(
+            select(images.c.id, images.c.original_name, images.c.error, images.c.updated_at)
+            .where(images.c.state == "failed").order_by(images.c.updated_at.desc()).limit(failures)
+        ).mappings().all()
+        by_batch = _batches(connection, recent_batches)
+    queue = backends.queue
+    queues = {}
+    for name in QUEUES:
+        dead = queue.dead_letters(name, 20)
+        queues[name] = {"depth": queue.depth(name), "dead_count": queue.dead_count(name),
+                        "dead": [{"body": d.body, "error": d.error, "attempts": d.attempts} for d in dead]}
+    return {
+        "counts": counts,
+        "total": sum(counts.values()),
+        "rate_per_minute": round(finished / RATE_MINUTES, 2),
+        "oldest_waiting": None if oldest is None else {
+            "id": oldest["id"], "name": oldest["original_name"], "state": oldest["state"],
+            "since": oldest["created_at"].isoformat()},
+        "recent_failures": [
+            {"id": row["id"], "name": row["original_name"], "reason": row["error"], "at": row["updated_at"].isoformat()}
+            for row in failed
+        ],
+        "dead_letters": sum(q["dead_count"] for q in queues.values()),
+        "queues": queues,
+        "batches": by_batch,
+    }
+
+
+def _batches(connection, limit: int) -> list[dict]:
+    recent = select(batches.c.id).order_by(batches.c.created_at.desc()).limit(limit).subquery()
+    state = func.coalesce(images.c.state, batch_files.c.status)
+    rows = connection.execute(
+        select(batch_files.c.batch_id, state.label("state"), func.count())
+        .select_from(batch_files.outerjoin(images, images.c.id == batch_files.c.image_id))
+        .where(batch_files.c.batch_id.in_(select(recent.c.id)))
+        .group_by(batch_files.c.batch_id, state)
+    ).all()
+    grouped: dict[str, dict[str, int]] = {}
+    for batch_id, name, count in rows:
+        grouped.setdefault(batch_id, {})[name] = count
+    return [{"batch": batch_id, "counts": counts} for batch_id, counts in grouped.items()]
