@@ -18,6 +18,7 @@ from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 from mosaic.imaging.sniff import SNIFF_BYTES, sniff_mime
 
 WORKING_SIDE = 1024
+DRAFT_SLACK = 0.9
 
 # Sniffed type -> the one Pillow plugin allowed to read it.
 _PLUGINS = {
@@ -160,9 +161,12 @@ def _check_size(width: int, height: int, max_pixels: int, min_side: int, min_lon
 
 
 def _draft_size(width: int, height: int, working_side: int) -> tuple[int, int]:
-    # The box whose long side is working_side, same shape as the image: draft keeps both sides >= it.
+    # The box whose long side is a little under working_side, same shape as the image. libjpeg
+    # scales by 1/2, 1/4 or 1/8 only: a 4000 px photo at 1/4 is 1000 px, and refusing that for a
+    # 1024 px working copy would decode four times the pixels to gain 24.
+    target = working_side * DRAFT_SLACK
     longest = max(width, height)
-    return max(1, math.ceil(width * working_side / longest)), max(1, math.ceil(height * working_side / longest))
+    return max(1, math.ceil(width * target / longest)), max(1, math.ceil(height * target / longest))
 
 
 def _to_rgb(image: Image.Image, working_side: int) -> Image.Image:

@@ -19,6 +19,7 @@ import io
 import multiprocessing
 import os
 import resource
+import threading
 import time
 from pathlib import Path
 
@@ -53,17 +54,23 @@ def _cpu(function, repeats: int = REPEATS):
     return best, result
 
 
-def _single_thread() -> None:
+def _single_thread(torch: bool = False, sklearn: bool = False) -> None:
+    """One thread everywhere. threadpoolctl only limits libraries already loaded, so sklearn's OpenMP is loaded
+    first when it will be used (unlimited, its idle threads spin and multiply the CPU time of MiniBatchKMeans);
+    torch only where it is used, as importing it costs a worker ~200 MB of RSS."""
     import cv2
-    from threadpoolctl import threadpool_limits
 
     cv2.setNumThreads(1)
+    if torch:
+        import torch as torch_module
+
+        torch_module.set_num_threads(1)
+    if sklearn:
+        import scipy.fft  # noqa: F401
+        import sklearn.cluster  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
     threadpool_limits(1)
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(1)
 
 
 def _peak_rss_mb() -> float:
@@ -207,17 +214,16 @@ def _ssd_worker(data_dir: str, warm: list[str], tasks, barrier, results, phases:
                 count += 1
             cpu = time.process_time() - start
             barrier.wait(TIMEOUT)
-            results.put((count, cpu))
-        results.put(("rss", _peak_rss_mb()))
+            results.put((count, cpu, _peak_rss_mb()))
     except BaseException as exc:
         barrier.abort()
-        results.put(("error", repr(exc)))
+        results.put((0, 0.0, repr(exc)))
         raise
 
 
 def _detr_worker(data_dir: str, model: str, paths: list[str], results) -> None:
     try:
-        _single_thread()
+        _single_thread(torch=True)
         from harvest_worker.pipeline import Pipeline
 
         pipeline = Pipeline(_settings(data_dir, detector="detr", detr_model=model, detr_shortest_side=512))
@@ -267,17 +273,16 @@ def _two_core_ssd(data_dir: Path, warm: list[Path], phases: dict[str, list[Path]
             tasks.put(str(path))
         tasks.put(None)
         tasks.put(None)
-        barrier.wait(TIMEOUT)
-        start = time.perf_counter()
-        barrier.wait(TIMEOUT)
+        try:
+            barrier.wait(TIMEOUT)
+            start = time.perf_counter()
+            barrier.wait(TIMEOUT)
+        except threading.BrokenBarrierError:
+            raise AssertionError(f"an SSD worker failed: {results.get(timeout=5)[2]}") from None
         wall = time.perf_counter() - start
         done = [results.get(timeout=TIMEOUT) for _ in workers]
-        rates[name] = (len(paths), wall, [count for count, _ in done], sum(cpu for _, cpu in done))
-    rss = []
-    for _ in workers:
-        kind, value = results.get(timeout=TIMEOUT)
-        assert kind == "rss", value
-        rss.append(value)
+        rates[name] = (len(paths), wall, [count for count, _, _ in done], sum(cpu for _, cpu, _ in done))
+        rss = [peak for _, _, peak in done]  # only grows: the last phase's is the workers' peak
     for worker in workers:
         worker.join(TIMEOUT)
     return rates, max(rss)
@@ -336,7 +341,7 @@ def _detr(picture: Image.Image, folder: Path) -> dict:
         with torch.inference_mode():
             return naive(pixel_values=pixels)
 
-    naive_seconds, _ = _cpu(naive_800, 2)
+    naive_seconds, _ = _cpu(naive_800)
     ours = detr_module.DetrDetector(str(folder), 512, 0.5)
     shape = tuple(ours.pixel_values(picture).shape[-2:])
     bf16 = ours.use_bf16
@@ -356,7 +361,7 @@ def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
     from harvest_worker.scenes import open_scene_classifier
 
     began = time.perf_counter()
-    _single_thread()
+    _single_thread(torch=True, sklearn=True)
     settings = _settings(tmp_path / "data", detector="ssd")
     real = _real_photos(photos_dir)
     generated = list(generated_jpegs)
@@ -368,9 +373,10 @@ def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
           f"JPEGs (4000x3000, q90, smooth fields + noise; marked *). working side {settings.working_side}, "
           f"renditions {settings.rendition_sizes}")
     print("(a) recipe  (b) decode+exif+colours+hashes  (c) draft 1/8 floor  (d) renditions+WebP  "
-          "(e) Pipeline.enrich, detector=ssd\ndE = mean CIEDE2000, optimal matching: ours vs (a) | (a) seed 0 vs 1")
+          "(e) Pipeline.enrich, detector=ssd\ndE = mean CIEDE2000 over the optimal matching of the 4 colours: "
+          "ours vs (a) | (a) seed 0 vs (a) seed 1 | ours seed 0 vs ours seed 1")
     header = (f"{'image':24s} {'size':>9s} {'(a)':>7s} {'(b)':>6s} {'(c)':>6s} {'(d)':>6s} {'(e)':>6s} "
-              f"{'a/b':>6s} {'b/c':>5s} {'dE ours':>7s} {'dE seed':>7s}")
+              f"{'a/b':>6s} {'b/c':>5s} {'dE ours':>7s} {'dE (a)':>6s} {'dE self':>7s}")
     print(header)
     print("-" * len(header))
     rows, steps = {}, {}
@@ -386,9 +392,12 @@ def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
         steps[path] = {name: min(run[name] for run in breakdown) for name in breakdown[0]}
         ours_de = _colour_distance(np.array([colour.lab for colour in colours]), recipe_rgb)
         seed_de = _colour_distance(rgb_to_lab(recipe_rgb), recipe(data, seed=1)[0])
-        rows[path] = (a, b, c, d, e, ours_de, seed_de)
+        reseeded = dominant_colours(decoded.image, k=4, seed=1)
+        self_de = _colour_distance(np.array([colour.lab for colour in colours]),
+                                   np.array([colour.rgb for colour in reseeded], dtype=np.float64))
+        rows[path] = (a, b, c, d, e, ours_de, seed_de, self_de)
         print(f"{label:24s} {f'{decoded.width}x{decoded.height}':>9s} {a * 1e3:7.1f} {b * 1e3:6.1f} {c * 1e3:6.1f} "
-              f"{d * 1e3:6.1f} {e * 1e3:6.1f} {a / b:5.1f}x {b / c:4.1f}x {ours_de:7.2f} {seed_de:7.2f}")
+              f"{d * 1e3:6.1f} {e * 1e3:6.1f} {a / b:5.1f}x {b / c:4.1f}x {ours_de:7.2f} {seed_de:6.2f} {self_de:7.2f}")
 
     print("-" * len(header))
     summary = {}
@@ -398,7 +407,7 @@ def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
         summary[group] = (*sums / len(paths), *de)
         a, b, c, d, e = sums / len(paths)
         print(f"{'mean ' + group:24s} {'':>9s} {a * 1e3:7.1f} {b * 1e3:6.1f} {c * 1e3:6.1f} {d * 1e3:6.1f} "
-              f"{e * 1e3:6.1f} {a / b:5.1f}x {b / c:4.1f}x {de[0]:7.2f} {de[1]:7.2f}")
+              f"{e * 1e3:6.1f} {a / b:5.1f}x {b / c:4.1f}x {de[0]:7.2f} {de[1]:6.2f} {de[2]:7.2f}")
     print("images/s/core (1 / mean CPU s):")
     for group in groups:
         a, b, c, d, e = summary[group][:5]
@@ -443,20 +452,24 @@ def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
     g, r = summary["generated 12 MP"], summary["real"]
     twelve_rate = rates["generated 12 MP"][0] / rates["generated 12 MP"][1]
     real_rate = rates["real"][0] / rates["real"][1]
-    de_ours, de_seed = np.mean([row[5] for row in rows.values()]), np.mean([row[6] for row in rows.values()])
     print("\n=== Targets (issue 3) ===")
     checks = [
         (f"(b) >= 10x faster than (a), 12 MP:          {g[0] / g[1]:5.1f}x", g[0] / g[1] >= 10),
         (f"(b) >= 10x faster than (a), real photos:    {r[0] / r[1]:5.1f}x", r[0] / r[1] >= 10),
         (f"(b) <= 1.5x (c), 12 MP:                     {g[1] / g[2]:5.2f}x", g[1] / g[2] <= 1.5),
-        (f"(b) <= 1.5x (c), real photos:               {r[1] / r[2]:5.2f}x", r[1] / r[2] <= 1.5),
+        (f"(b) <= 1.5x (c), real photos:               {r[1] / r[2]:5.2f}x  (< 1 MP: (c) decodes at 1/8, "
+         "a 1024 working copy needs full size)", r[1] / r[2] <= 1.5),
         (f"(d) <= 120 ms per 12 MP photo per core:     {g[3] * 1e3:5.1f} ms", g[3] <= 0.120),
         (f"(e) >= 3 photos/s on 2 cores, 12 MP:        {twelve_rate:5.2f}/s", twelve_rate >= 3),
         (f"(e) >= 3 photos/s on 2 cores, real photos:  {real_rate:5.2f}/s", real_rate >= 3),
         (f"(f) >= 5x faster than 800x800 fp32:         {detr['naive'] / detr['ours']:5.1f}x",
          detr["naive"] / detr["ours"] >= 5),
-        (f"colours: ours vs (a) mean dE {de_ours:.2f} <= 3.6 or <= (a)'s own seed noise {de_seed:.2f}",
-         de_ours <= 3.6 or de_ours <= de_seed),
+    ]
+    for group, values in summary.items():
+        ours_de, recipe_de = values[5], values[6]
+        checks.append((f"colours, {group}: ours vs (a) mean dE {ours_de:.2f} <= 3.6 or <= (a) vs (a) "
+                       f"under another seed {recipe_de:.2f}", ours_de <= 3.6 or ours_de <= recipe_de))
+    checks += [
         (f"peak RSS SSD path {ssd_rss:.0f} MB <= 600 MB", ssd_rss <= 600),
         (f"peak RSS DETR path {detr_run['rss']:.0f} MB <= 1200 MB", detr_run["rss"] <= 1200),
     ]
