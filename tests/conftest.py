@@ -96,3 +96,12 @@ def backends(tmp_path):
     upgrade(opened.catalog)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def flaky_server():
+    """A local HTTP server on 127.0.0.1 that serves bytes and injects 429s, 500s, slow and truncated replies."""
+    from tests.servers.flaky_http import FlakyServer
+
+    with FlakyServer() as server:
+        yield server
