@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from gather.cli import import_group
+from gather.cli import import_group, import_worker_command
 from harvest.cli import commands as harvest_commands
 from harvest_worker.cli import harvest_worker_command
 from mosaic.backends import Backends
@@ -64,6 +64,7 @@ def db_upgrade(backends: Backends, revision: str):
 
 
 cli.add_command(import_group)
+cli.add_command(import_worker_command)
 cli.add_command(harvest_worker_command)
 cli.add_command(processor_command)
 for command in harvest_commands:

@@ -40,7 +40,7 @@ def run_platform(settings: Settings) -> None:
         env["MOSAIC_VECTORS_URL"] = url
     backends = Backends(settings)
     upgrade(backends.catalog)
-    commands = [["dispatcher"], ["processor"]] + [["harvest-worker"]] * settings.workers
+    commands = [["dispatcher"], ["processor"], ["import-worker"]] + [["harvest-worker"]] * settings.workers
     children = Supervisor([[sys.executable, "-m", "gateway.cli", *c] for c in commands], env)
     try:
         children.start()

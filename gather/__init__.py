@@ -8,7 +8,7 @@ from mosaic.backends import Backends
 from mosaic.settings import Settings
 from mosaic.web import create_service_app
 
-BACKENDS = ("catalog", "objects")
+BACKENDS = ("catalog", "objects", "queue")
 
 
 def create_app(settings: Settings, backends: Backends | None = None) -> Flask:

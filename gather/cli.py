@@ -17,26 +17,12 @@ import click
 from tqdm import tqdm
 
 from gather.imports import Progress, finish, get_import, start_import
-from gather.storing import store_file, store_folder
+from gather.storing import store_file
 
 
 @click.group("import")
 def import_group():
     """Bring photos into Mosaic."""
-
-
-@import_group.command("folder")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.pass_obj
-def import_folder(backends, folder: Path):
-    """Store every image file under FOLDER as one batch."""
-    batch_id, results = store_folder(backends, folder, "folder")
-    counts = {}
-    for result in results:
-        counts[result.status] = counts.get(result.status, 0) + 1
-        if result.status == "rejected":
-            click.echo(f"rejected {result.name}: {result.reason}", err=True)
-    click.echo(f"batch {batch_id}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
 
 
 @import_group.command("urls")
@@ -101,6 +87,45 @@ def import_dir(backends, path: Path, limit: int | None):
 
 
 _COUNTER = {"stored": "stored", "duplicate": "duplicates", "rejected": "failed"}
+
+
+@import_group.command("unsplash")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Import only the first N photos.")
+@click.option("--sample", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Import a fraction of the photos, the same ones on every run (e.g. 0.01).")
+@click.option("--release", default=None, help="Release label (default: the folder's name).")
+@click.pass_obj
+def import_unsplash_command(backends, folder: Path, limit: int | None, sample: float | None, release: str | None):
+    """Import an Unsplash Lite/Full dataset folder: its metadata, then the originals.
+
+    Resumable: a re-run skips photos already stored and retries the ones that failed; a newer
+    release adds its new photos, updates changed metadata and marks photos it no longer lists.
+    """
+    from gather.unsplash.importer import import_unsplash
+
+    import_id = start_import(backends, "unsplash", str(folder))
+    with tqdm(unit="photo", file=sys.stderr, desc="downloading") as bar:
+        def progress(result):
+            bar.update()
+            if result.state == "failed":
+                bar.write(f"failed {result.key}: {result.error}", file=sys.stderr)
+
+        summary = import_unsplash(backends, folder, import_id=import_id, limit=limit, sample=sample,
+                                  release=release, progress=progress)
+    click.echo(get_import(backends, import_id)["message"])
+    if summary["failed"]:
+        click.echo(f"{summary['failed']} download(s) failed: run the same command again to retry them", err=True)
+
+
+@click.command("import-worker")
+@click.pass_obj
+def import_worker_command(backends):
+    """Run the imports asked for over HTTP (GET /gather/download), one at a time."""
+    from gather.jobs import give_up, run_import
+    from mosaic.consumer import consume_until_interrupted
+
+    consume_until_interrupted(backends, "imports", run_import, give_up)
 
 
 def read_url_file(path: Path) -> Iterator[str | tuple[str, str]]:

@@ -20,14 +20,14 @@ KINDS = ("unsplash", "urls", "dir")
 FINAL_STATES = ("completed", "failed")
 
 
-def start_import(backends: Backends, kind: str, source: str, total: int = 0) -> str:
-    assert kind in KINDS, kind
+def start_import(backends: Backends, kind: str, source: str, total: int = 0, state: str = "running") -> str:
+    assert kind in KINDS and state in ("queued", "running"), (kind, state)
     import_id = new_id()
     stamp = now()
     with backends.catalog.begin() as connection:
         connection.execute(
             insert(imports).values(
-                id=import_id, kind=kind, source=str(source)[:2000], state="running", started_at=stamp,
+                id=import_id, kind=kind, source=str(source)[:2000], state=state, started_at=stamp,
                 updated_at=stamp, **{**dict.fromkeys(COUNTERS, 0), "total": total},
             )
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
+from gather.imports import get_import, latest_import, start_import
 from gather.storing import record_batch, store_file
 from mosaic.catalog.schema import batch_files, batches, images
-from mosaic.web import ApiError, backends
+from mosaic.web import ApiError, backends, settings
 
 blueprint = Blueprint("gather", __name__)
 
@@ -56,3 +57,63 @@ def batch(batch_id: str):
         states[key] = states.get(key, 0) + 1
     return jsonify(batch=batch_id, source=found["source"], created_at=found["created_at"].isoformat(),
                    counts=states, files=files)
+
+
+@blueprint.post("/imports")
+def queue_import():
+    """Import the configured Unsplash dataset folder in the import worker: {"limit": N, "sample": 0.1}."""
+    payload = request.get_json(silent=True) or {}
+    limit, sample = payload.get("limit"), payload.get("sample")
+    if limit is not None and not (isinstance(limit, int) and limit > 0):
+        raise ApiError(400, "bad_limit", "limit must be a positive whole number")
+    if sample is not None and not (isinstance(sample, (int, float)) and 0 < sample <= 1):
+        raise ApiError(400, "bad_sample", "sample must be a fraction between 0 and 1")
+    return jsonify(_queue_unsplash(limit, sample)), 202
+
+
+@blueprint.get("/imports/<import_id>")
+def show_import(import_id: str):
+    found = get_import(backends(), import_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no import {import_id}")
+    return jsonify(found)
+
+
+@blueprint.get("/download")
+def download():
+    """The original platform's route: start importing the configured dataset folder."""
+    try:
+        started = _queue_unsplash(None, None)
+    except ApiError as exc:
+        return jsonify(status="error", message=exc.message), exc.status
+    return jsonify(status="success", message=f"import {started['id']} of {started['source']} {started['state']}",
+                   import_id=started["id"])
+
+
+@blueprint.get("/status")
+def status():
+    """The original platform's route: how the latest dataset import is going."""
+    found = latest_import(backends(), "unsplash")
+    if found is None:
+        return jsonify(status="completed", message="0 of 0 images downloaded", import_id=None)
+    done = found["stored"] + found["duplicates"] + found["skipped"]
+    state = {"queued": "in progress", "running": "in progress", "completed": "completed"}.get(found["state"], "error")
+    message = f"{done} of {found['total']} images downloaded"
+    if state == "error" and found["message"]:
+        message += f": {found['message']}"
+    return jsonify(status=state, message=message, import_id=found["id"], failed=found["failed"],
+                   bad_rows=found["bad_rows"], details=found["message"])
+
+
+def _queue_unsplash(limit: int | None, sample: float | None) -> dict:
+    """One import of the dataset folder at a time: asking again while one runs returns that one."""
+    folder = settings().dataset_dir.absolute()
+    running = latest_import(backends(), "unsplash")
+    if running is not None and running["state"] in ("queued", "running"):
+        return running
+    if not folder.is_dir():
+        raise ApiError(404, "no_dataset", f"the dataset folder {folder} does not exist (setting MOSAIC_DATASET_DIR)")
+    import_id = start_import(backends(), "unsplash", str(folder), state="queued")
+    backends().queue.publish("imports", {"import_id": import_id, "folder": str(folder), "limit": limit,
+                                         "sample": sample})
+    return get_import(backends(), import_id)

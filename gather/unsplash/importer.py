@@ -58,8 +58,8 @@ def import_unsplash(
             if result.image_id:
                 with backends.catalog.begin() as connection:
                     link_image(connection, result.key, result.image_id)
-    except Exception as exc:
-        finish(backends, import_id, "failed", f"{type(exc).__name__}: {exc}")
+    except BaseException as exc:  # Ctrl-C included: the run must not look as if it were still going
+        finish(backends, import_id, "failed", f"stopped by {type(exc).__name__}: {exc}"[:500])
         raise
     message = (f"{metadata.photos} photos described ({metadata.new} new, {metadata.gone} gone), "
                f"{totals['stored']} downloaded, {totals['duplicate']} duplicates, {totals['failed']} failed")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-QUEUES = ("harvest", "process")
+QUEUES = ("harvest", "process", "imports")
 
 
 @dataclass
