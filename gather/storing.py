@@ -6,6 +6,7 @@ Each file is judged on its own; a rejected file leaves nothing behind and never 
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,24 +47,27 @@ class Rejected(Exception):
 
 
 def store_file(backends: Backends, stream: BinaryIO, name: str, source: str) -> FileResult:
-    """Spool `stream` to disk while hashing it, check it, then store it once under its sha256."""
+    """Spool `stream` to disk while hashing it, check it, then move it in once under its sha256."""
     settings = backends.settings
     spool_dir = settings.data_dir / "tmp"
     spool_dir.mkdir(parents=True, exist_ok=True)
     display_name = _display_name(name)
-    with tempfile.NamedTemporaryFile(dir=spool_dir, prefix="upload-") as spool:
-        try:
-            sha256, size = _spool(stream, spool, settings.max_upload_bytes)
-            mime = _check_image(spool, size, settings.max_pixels)
-        except Rejected as rejected:
-            return FileResult(display_name, "rejected", reason=rejected.reason, code=rejected.code)
-        with backends.catalog.connect() as connection:
-            existing = connection.execute(select(images.c.id).where(images.c.sha256 == sha256)).scalar()
+    fd, spool_path = tempfile.mkstemp(dir=spool_dir, prefix="upload-")
+    try:
+        with os.fdopen(fd, "w+b") as spool:
+            try:
+                sha256, size = _spool(stream, spool, settings.max_upload_bytes)
+                mime = _check_image(spool, size, settings.max_pixels)
+            except Rejected as rejected:
+                return FileResult(display_name, "rejected", reason=rejected.reason, code=rejected.code)
+        existing = _image_with(backends, sha256)
         if existing:
             return FileResult(display_name, "duplicate", id=existing, duplicate_of=existing)
-        spool.seek(0)
         key = content_key("originals", sha256)
-        backends.objects.put(key, spool, size=size, content_type=mime)
+        # The spool file itself becomes the original (renamed on a local store): written once.
+        backends.objects.put_file(key, Path(spool_path), content_type=mime)
+    finally:
+        Path(spool_path).unlink(missing_ok=True)
     image_id = new_id()
     stamp = now()
     try:
@@ -77,10 +81,14 @@ def store_file(backends: Backends, stream: BinaryIO, name: str, source: str) -> 
     except IntegrityError:
         # The same bytes arrived concurrently: the other request's row wins, and the object
         # (content-addressed, identical) is shared, so nothing is left dangling.
-        with backends.catalog.connect() as connection:
-            existing = connection.execute(select(images.c.id).where(images.c.sha256 == sha256)).scalar()
+        existing = _image_with(backends, sha256)
         return FileResult(display_name, "duplicate", id=existing, duplicate_of=existing)
     return FileResult(display_name, "stored", id=image_id)
+
+
+def _image_with(backends: Backends, sha256: str) -> str | None:
+    with backends.catalog.connect() as connection:
+        return connection.execute(select(images.c.id).where(images.c.sha256 == sha256)).scalar()
 
 
 def record_batch(backends: Backends, source: str, results: list[FileResult]) -> str:

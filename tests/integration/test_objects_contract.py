@@ -109,3 +109,13 @@ def test_bad_keys_are_refused(object_store, key):
 
 def test_check(object_store):
     object_store.check()
+
+
+def test_put_file_moves_a_finished_file_in(object_store, tmp_path):
+    source = tmp_path / "spooled"
+    source.write_bytes(b"\xff\xd8\xff" + bytes(range(256)) * 100)
+    info = object_store.put_file("originals/ab/cd/file", source, content_type="image/jpeg")
+    assert info.size == 3 + 25600 and not source.exists()
+    with object_store.get("originals/ab/cd/file") as stream:
+        assert stream.read() == b"\xff\xd8\xff" + bytes(range(256)) * 100
+    assert object_store.stat("originals/ab/cd/file").content_type == "image/jpeg"

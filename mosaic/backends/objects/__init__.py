@@ -48,6 +48,10 @@ class ObjectStore(Protocol):
         """Store `stream` under `key`, replacing any object there. `size` may be unknown (None);
         when given, a stream with fewer bytes is an error. Content type None means octet-stream."""
 
+    def put_file(self, key: str, source: Path, content_type: str | None = None) -> ObjectInfo:
+        """Store the finished local file `source` under `key`; `source` is gone afterwards
+        (moved when it can be, so the bytes are not written twice)."""
+
     def get(self, key: str) -> BinaryIO:
         """A readable stream of the object; the caller closes it (it is a context manager)."""
 

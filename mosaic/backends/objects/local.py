@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -52,6 +53,26 @@ class LocalObjectStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return ObjectInfo(key, written, content_type or DEFAULT_CONTENT_TYPE)
+
+    def put_file(self, key: str, source: Path, content_type: str | None = None) -> ObjectInfo:
+        """Move a finished local file in as the object: no second copy of the bytes is written."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(source, "rb+") as handle:
+            os.fsync(handle.fileno())  # the rename below must never publish a file still in the cache only
+            size = os.fstat(handle.fileno()).st_size
+        os.chmod(source, 0o644)
+        self._write_type(path, content_type)
+        try:
+            os.replace(source, path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            with open(source, "rb") as stream:  # another filesystem: copy, then drop the source
+                info = self.put(key, stream, size, content_type)
+            Path(source).unlink(missing_ok=True)
+            return info
+        return ObjectInfo(key, size, content_type or DEFAULT_CONTENT_TYPE)
 
     def _write_type(self, path: Path, content_type: str | None) -> None:
         sidecar = self._sidecar(path)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 from minio import Minio
@@ -66,6 +68,13 @@ class S3ObjectStore:
             num_parallel_uploads=1,
         )
         return ObjectInfo(key, counted.count, content_type or DEFAULT_CONTENT_TYPE)
+
+    def put_file(self, key: str, source: Path, content_type: str | None = None) -> ObjectInfo:
+        """Upload a finished local file, then remove it (the local store moves it instead)."""
+        with open(source, "rb") as stream:
+            info = self.put(key, stream, os.path.getsize(source), content_type)
+        Path(source).unlink(missing_ok=True)
+        return info
 
     def get(self, key: str) -> BinaryIO:
         try:
