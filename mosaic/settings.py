@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Private/loopback hosts or networks URL imports may reach (JSON: ["127.0.0.1"])',
     )
+    orientation_preference: Literal["filter", "boost"] = Field(
+        "boost", description="Recommendations: drop other orientations (filter) or rank them lower (boost)"
+    )
+    make_preference: Literal["filter", "boost"] = Field(
+        "boost", description="Recommendations: drop other camera makes (filter) or rank them lower (boost)"
+    )
     samples_dir: Path = Field(Path(".cache/photos"), description="Sample photos ingested on first `mosaic run`")
     ingest_samples: bool = True
 

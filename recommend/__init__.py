@@ -1,4 +1,4 @@
-"""recommend: profile -> ranked images with explanations (similar, colours, duplicates come with #5)."""
+"""recommend: profile recommendations with explanations and feedback, similar images, colour search, duplicates."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ BACKENDS = ("catalog", "vectors")
 
 
 def create_app(settings: Settings, backends: Backends | None = None) -> Flask:
+    from recommend.search_views import blueprint as search_blueprint
     from recommend.views import blueprint
 
     app = create_service_app("recommend", settings, BACKENDS, backends)
     app.register_blueprint(blueprint)
+    app.register_blueprint(search_blueprint)
     return app

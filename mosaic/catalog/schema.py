@@ -331,3 +331,25 @@ dataset_colours = Table(
     Column("coverage", Float),
     Column("score", Float),
 )
+
+# -- discovery (recommend) ------------------------------------------------------------------------
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("profile_id", String(32), ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True),
+    Column("vote", String(8), nullable=False),  # like | dislike
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Duplicate groups are computed from fingerprints; a group a user has looked at and settled is
+# remembered by its members, so it stays settled until a new copy joins it.
+duplicate_resolutions = Table(
+    "duplicate_resolutions",
+    metadata,
+    Column("group_id", String(64), primary_key=True),  # sha256 of the sorted member ids
+    Column("best", String(32), nullable=False),
+    Column("members", JSON, nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=False),
+)
