@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   postgresql       # initdb/postgres for tests/servers/postgres.py
   rabbitmq-server  # broker for tests/servers/rabbitmq.py
+  docker-compose   # `docker-compose config -q` validates docker-compose.yml without an engine (tests/unit/test_compose.py)
 )
 
 SUDO=""
