@@ -11,6 +11,8 @@ from mosaic.imaging.lab import hex_to_rgb
 
 Orientation = Literal["landscape", "portrait", "square", "any"]
 MAX_TAGS = 5
+MAX_LIMIT = 100  # results per page
+MAX_OFFSET = 1000  # how deep paging may go: the re-ranked pool is bounded
 
 
 class Profile(BaseModel):
@@ -51,7 +53,8 @@ class RecommendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     profile: Profile
-    limit: int = Field(20, ge=1, le=200)
+    limit: int = Field(20, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     profile_id: str | None = Field(None, max_length=32)
 
 
@@ -64,11 +67,18 @@ def parse_request(payload: object) -> RecommendRequest:
         raise ProfileError("the body must be a JSON object")
     payload = dict(payload)
     limit = payload.pop("limit", 20)
+    offset = payload.pop("offset", 0)
     profile_id = payload.pop("profile_id", None)
     if "preferences" in payload:
         payload = _from_original_shape(payload.pop("preferences"), payload)
     try:
-        return RecommendRequest(profile=Profile(**payload), limit=limit, profile_id=profile_id)
+        profile = Profile(**payload)
+    except ValidationError as exc:
+        raise ProfileError("; ".join(_describe(error) for error in exc.errors())) from None
+    except TypeError as exc:
+        raise ProfileError(str(exc)) from None
+    try:
+        return RecommendRequest(profile=profile, limit=limit, offset=offset, profile_id=profile_id)
     except ValidationError as exc:
         raise ProfileError("; ".join(_describe(error) for error in exc.errors())) from None
     except TypeError as exc:
@@ -78,7 +88,7 @@ def parse_request(payload: object) -> RecommendRequest:
 def _from_original_shape(preferences: object, rest: dict) -> dict:
     """{"preferences": {"dominant_color", "imagewidth", "imageheight", "orientation": 1|0|word, ...}}"""
     if not isinstance(preferences, dict) or rest:
-        raise ProfileError("`preferences` must be an object and the only other fields limit/profile_id")
+        raise ProfileError("`preferences` must be an object and the only other fields limit/offset/profile_id")
     orientation = preferences.get("orientation", "any")
     if isinstance(orientation, bool) or orientation in (0, 1, "0", "1"):
         # The original platform sent 1 for landscape and 0 for anything else.

@@ -1,4 +1,4 @@
-"""HTTP views of recommend."""
+"""HTTP views of recommend: recommendations, feedback, saved profiles."""
 
 from __future__ import annotations
 
@@ -7,24 +7,64 @@ from sqlalchemy import insert, select, update
 
 from mosaic.catalog.images import new_id, now
 from mosaic.catalog.schema import profiles
-from mosaic.web import ApiError, backends
+from mosaic.web import ApiError, backends, settings
+from recommend.feedback import FeedbackError, counts, load_feedback, record_vote
 from recommend.profile import Profile, ProfileError, parse_request
-from recommend.ranking import recommend
+from recommend.ranking import Modes, recommend
 
 blueprint = Blueprint("recommend", __name__)
 
 
 @blueprint.post("/recommend")
 def recommend_view():
+    """Body: the native profile ({"colour", "width", "height", "orientation", "tags", "make"}) or the
+    original platform's {"preferences": {...}}, plus optional "limit", "offset", "profile_id"."""
+    wanted = parse_request(_json_body())
+    profile, profile_id = _remember(wanted.profile, wanted.profile_id)
+    with backends().catalog.connect() as connection:
+        given = load_feedback(connection, profile_id)
+    current = settings()
+    modes = Modes(orientation=current.orientation_preference, make=current.make_preference)
+    page = recommend(backends(), profile, wanted.limit, wanted.offset, modes=modes, given=given)
+    body = {"results": page.results, "profile_id": profile_id, "offset": page.offset, "limit": page.limit,
+            "next_offset": page.next_offset}
+    if page.message:
+        body["message"] = page.message
+    return jsonify(body)
+
+
+@blueprint.post("/feedback")
+def feedback_view():
+    """{"profile_id", "image_id", "vote": "like|dislike"}: stored (the latest vote wins)."""
+    try:
+        with backends().catalog.begin() as connection:
+            recorded = record_vote(connection, _json_body())
+    except FeedbackError as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from None
+    return jsonify(recorded)
+
+
+@blueprint.get("/profiles/<profile_id>")
+def profile_view(profile_id: str):
+    with backends().catalog.connect() as connection:
+        row = connection.execute(select(profiles).where(profiles.c.id == profile_id)).mappings().first()
+        if row is None:
+            raise ApiError(404, "unknown_profile", f"no profile {profile_id}")
+        votes = counts(connection, profile_id)
+    return jsonify(id=row["id"], preferences=row["preferences"], feedback=votes,
+                   created_at=row["created_at"].isoformat(), updated_at=row["updated_at"].isoformat())
+
+
+@blueprint.errorhandler(ProfileError)
+def _bad_profile(error: ProfileError):
+    return jsonify(error="bad_profile", message=str(error)), 400
+
+
+def _json_body() -> object:
     payload = request.get_json(silent=True)
     if payload is None and request.data:
         raise ApiError(400, "bad_json", "the body is not valid JSON")
-    try:
-        wanted = parse_request(payload if payload is not None else {})
-    except ProfileError as exc:
-        raise ApiError(400, "bad_profile", str(exc)) from None
-    profile, profile_id = _remember(wanted.profile, wanted.profile_id)
-    return jsonify(results=recommend(backends(), profile, wanted.limit), profile_id=profile_id)
+    return payload if payload is not None else {}
 
 
 def _remember(profile: Profile, profile_id: str | None) -> tuple[Profile, str]:
@@ -36,7 +76,7 @@ def _remember(profile: Profile, profile_id: str | None) -> tuple[Profile, str]:
             saved = connection.execute(select(profiles.c.preferences).where(profiles.c.id == profile_id)).scalar()
             if saved is None:
                 raise ApiError(404, "unknown_profile", f"no profile {profile_id}")
-        if saved:
+        if saved is not None:
             merged = {**saved, **profile.model_dump(exclude_unset=True)}
             profile = Profile(**merged)
             connection.execute(
