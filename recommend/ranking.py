@@ -46,10 +46,6 @@ COLOUR_SIGMA = 15.0
 SIZE_SIGMA = 1.0
 MMR_LAMBDA = 0.75  # relevance vs novelty when diversifying a page
 LABEL_CACHE_SECONDS = 30.0
-# Folding hides a photo, so only clear copies fold: the fingerprint rule's measured worst same-photo
-# distance (38 bits of phash+dhash), not its 43-bit midpoint — eagle.jpg and IMG_0001.JPG, two
-# different photos, are 43 bits apart.
-DUPLICATE_BITS = 38
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -312,7 +308,7 @@ def _collapse_duplicates(scored: list, window: int) -> list:
         image = entry[2]
         if index < window and len(image.hashes) == 2:
             twin = next((k for k in kept if len(k[2].hashes) == 2
-                         and is_near_duplicate(k[2].hashes, image.hashes, DUPLICATE_BITS)), None)
+                         and is_near_duplicate(k[2].hashes, image.hashes)), None)
             if twin is not None:
                 twin[3].append(image.id)
                 continue
