@@ -81,10 +81,38 @@ class VectorStore:
         )
         return [Hit(hit["id"], float(hit["distance"])) for hit in found[0]]
 
+    def range_search(self, collection: Collection, vectors: Sequence, radius: float, limit: int = 100,
+                     range_filter: float | None = None) -> list[list[Hit]]:
+        """Per query vector, up to `limit` nearest hits inside the radius, nearest first.
+
+        Milvus' range search: for distances (L2, HAMMING) a hit has range_filter <= distance < radius, so
+        a Hamming radius of r bits inclusive is radius=r + 1; for similarities (IP, COSINE) radius is the
+        lower bound. Several query vectors go in one call (limit <= 16384 per query).
+        """
+        self.ensure(collection)
+        if not vectors:
+            return []
+        params: dict = {"radius": radius}
+        if range_filter is not None:
+            params["range_filter"] = range_filter
+        found = self.client.search(
+            collection.name, [_vector(vector, collection) for vector in vectors], limit=limit,
+            search_params={"metric_type": collection.metric, "params": params}, output_fields=["id"],
+        )
+        return [[Hit(hit["id"], float(hit["distance"])) for hit in hits] for hits in found]
+
     def get(self, collection: Collection, image_id: str):
         self.ensure(collection)
         rows = self.client.get(collection.name, ids=[image_id], output_fields=["vector"])
         return rows[0]["vector"] if rows else None
+
+    def get_many(self, collection: Collection, ids: Sequence[str]) -> dict:
+        """{id: vector} for the ids stored (missing ids are left out)."""
+        self.ensure(collection)
+        if not ids:
+            return {}
+        rows = self.client.get(collection.name, ids=list(ids), output_fields=["vector"])
+        return {row["id"]: row["vector"] for row in rows}
 
     def delete(self, collection: Collection, ids: Sequence[str]) -> None:
         self.ensure(collection)

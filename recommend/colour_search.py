@@ -1,0 +1,165 @@
+"""Colour search: photos whose palette holds every requested colour, ranked by CIEDE2000 closeness and share.
+
+A requested colour is a hex (`#1f7a80`: a palette colour matches within `max_delta_e` ΔE00) or a name (`teal`:
+a palette colour matches when its stored nearest name, the colours.name bucket, is that name). Per requested
+colour an image scores its best matching palette colour:
+    0.7 × closeness + 0.3 × min(share / 0.5, 1)      closeness = 1 - ΔE00 / max_delta_e (hex)
+                                                                 1 - ΔE00 / NAME_SCALE  (name, ΔE to the name's colour)
+and the image's score is the mean over the requested colours; images missing one are not results.
+
+The catalog does the heavy lifting in one statement: per requested colour the palette rows inside a Lab box that
+surely holds every colour within max_delta_e (|ΔL| <= 1.8·T, |Δa|, |Δb| <= 7·T: measured on 300k sRGB pairs,
+ΔE00 <= T never left |ΔL| <= 1.62·T, |Δa|, |Δb| <= 6.4·T), or in the name's bucket, with share >= min_share;
+grouped per image, kept when every colour matched, ordered by an approximate score (Lab distance with ΔE00's
+chroma scaling) and cut to a pool of POOL_PER_RESULT × limit images. Exact ΔE00 then runs in numpy on the
+pool's palettes only, and near-duplicates are collapsed to their best member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Float, and_, case, cast, func, literal, select, union_all
+
+from mosaic.backends import Backends
+from mosaic.catalog.schema import colours, images
+from mosaic.imaging.lab import ciede2000, hex_to_rgb, rgb_to_hex, rgb_to_lab
+from mosaic.imaging.named_colours import NAMED_COLOURS, name_lab
+from recommend.duplicates import collapse, result_item
+
+MAX_COLOURS = 5
+NAME_SCALE = 30.0
+L_BOX, AB_BOX = 1.8, 7.0
+POOL_PER_RESULT = 10
+MIN_POOL = 200
+CLOSENESS_WEIGHT, SHARE_WEIGHT, FULL_SHARE = 0.7, 0.3, 0.5
+
+
+@dataclass(frozen=True)
+class Wanted:
+    label: str  # "#208080" or "teal"
+    hex: str
+    lab: tuple[float, float, float]
+    name: str | None = None  # the bucket, for a name
+
+    @property
+    def shown(self) -> str:
+        return f"{self.name} ({self.hex})" if self.name else self.hex
+
+
+class BadColour(ValueError):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def parse_wanted(hexes: list[str], names: list[str]) -> list[Wanted]:
+    wanted: list[Wanted] = []
+    for value in hexes:
+        try:
+            rgb = hex_to_rgb(value)
+        except ValueError:
+            raise BadColour("bad_colour", f"hex {value!r} is not a colour: use #rrggbb (or #rgb)") from None
+        wanted.append(Wanted(rgb_to_hex(rgb), rgb_to_hex(rgb), tuple(float(v) for v in rgb_to_lab(rgb))))
+    for value in names:
+        try:
+            lab = name_lab(value)
+        except KeyError:
+            raise BadColour("unknown_colour_name",
+                            f"unknown colour name {value!r}; known: {', '.join(NAMED_COLOURS)}") from None
+        key = value.strip().lower().replace("gray", "grey")
+        wanted.append(Wanted(key, NAMED_COLOURS[key], tuple(float(v) for v in lab), key))
+    if not wanted:
+        raise BadColour("no_colour", "give at least one colour: ?hex=%23rrggbb (repeatable) or ?name=teal "
+                                     f"(known names: {', '.join(NAMED_COLOURS)})")
+    if len(wanted) > MAX_COLOURS:
+        raise BadColour("too_many_colours", f"at most {MAX_COLOURS} colours per search, got {len(wanted)}")
+    return list(dict.fromkeys(wanted))
+
+
+def _matching_rows(index: int, wanted: Wanted, min_share: float, max_delta_e: float):
+    """One requested colour's candidate palette rows, with an approximate per-row score (higher is better)."""
+    lightness, a, b = wanted.lab
+    chroma_scale = 1 + 0.045 * float(np.hypot(a, b))
+    distance2 = ((colours.c.lab_l - lightness) * (colours.c.lab_l - lightness)
+                 + ((colours.c.lab_a - a) * (colours.c.lab_a - a) + (colours.c.lab_b - b) * (colours.c.lab_b - b))
+                 / (chroma_scale * chroma_scale))
+    scale = NAME_SCALE if wanted.name else max_delta_e
+    share_part = case((colours.c.share >= FULL_SHARE, literal(1.0)), else_=colours.c.share / FULL_SHARE)
+    approx = CLOSENESS_WEIGHT * (1 - distance2 / (scale * scale)) + SHARE_WEIGHT * share_part
+    if wanted.name:
+        where = and_(colours.c.name == wanted.name, colours.c.share >= min_share)
+    else:
+        box_l, box_ab = L_BOX * max_delta_e, AB_BOX * max_delta_e
+        where = and_(colours.c.lab_l.between(lightness - box_l, lightness + box_l),
+                     colours.c.lab_a.between(a - box_ab, a + box_ab),
+                     colours.c.lab_b.between(b - box_ab, b + box_ab),
+                     colours.c.share >= min_share)
+    return select(colours.c.image_id.label("image_id"), literal(index).label("k"),
+                  cast(approx, Float).label("approx")).where(where)
+
+
+def _pool(connection, wanted: list[Wanted], min_share: float, max_delta_e: float, size: int) -> list[str]:
+    rows = union_all(*[_matching_rows(k, w, min_share, max_delta_e) for k, w in enumerate(wanted)]).subquery()
+    per_colour = (select(rows.c.image_id, rows.c.k, func.max(rows.c.approx).label("best"))
+                  .group_by(rows.c.image_id, rows.c.k).subquery())
+    total = func.sum(per_colour.c.best)
+    query = (select(per_colour.c.image_id, total.label("total"))
+             .join(images, images.c.id == per_colour.c.image_id)
+             .where(images.c.state == "indexed")
+             .group_by(per_colour.c.image_id)
+             .having(func.count() == len(wanted))
+             .order_by(total.desc(), per_colour.c.image_id)
+             .limit(size))
+    return [row.image_id for row in connection.execute(query)]
+
+
+def search_colours(backends: Backends, wanted: list[Wanted], min_share: float = 0.05, max_delta_e: float = 10.0,
+                   limit: int = 20) -> list[dict]:
+    with backends.catalog.connect() as connection:
+        pool = _pool(connection, wanted, min_share, max_delta_e, max(MIN_POOL, POOL_PER_RESULT * limit))
+        if not pool:
+            return []
+        rows = connection.execute(
+            select(colours.c.image_id, colours.c.hex, colours.c.lab_l, colours.c.lab_a, colours.c.lab_b,
+                   colours.c.share, colours.c.name).where(colours.c.image_id.in_(pool))).all()
+    ids = np.array([row.image_id for row in rows])
+    labs = np.array([(row.lab_l, row.lab_a, row.lab_b) for row in rows], dtype=np.float64)
+    shares = np.array([row.share for row in rows], dtype=np.float64)
+    names = np.array([row.name or "" for row in rows])
+    share_part = np.minimum(shares / FULL_SHARE, 1.0)
+    best: dict[str, list] = {}
+    for k, want in enumerate(wanted):
+        delta = ciede2000(np.array(want.lab)[None, :], labs)
+        if want.name:
+            ok = (names == want.name) & (shares >= min_share)
+            closeness = np.clip(1 - delta / NAME_SCALE, 0, 1)
+        else:
+            ok = (delta <= max_delta_e) & (shares >= min_share)
+            closeness = np.clip(1 - delta / max_delta_e, 0, 1)
+        score = CLOSENESS_WEIGHT * closeness + SHARE_WEIGHT * share_part
+        for row_index in np.nonzero(ok)[0]:
+            entry = best.setdefault(ids[row_index], [None] * len(wanted))
+            if entry[k] is None or score[row_index] > entry[k][0]:
+                entry[k] = (float(score[row_index]), int(row_index), float(delta[row_index]))
+    ranked = []
+    for image_id, entry in best.items():
+        if any(part is None for part in entry):
+            continue
+        parts = []
+        for want, (score, row_index, delta) in zip(wanted, entry, strict=True):
+            row = rows[row_index]
+            parts.append({"wanted": want.label, "colour": row.hex, "share": round(row.share, 4),
+                          "delta_e": round(delta, 1), "score": round(score, 4),
+                          "text": f"{row.hex} covers {row.share:.0%}, ΔE {delta:.1f} from {want.shown}"})
+        total = sum(part["score"] for part in parts) / len(parts)
+        ranked.append((str(image_id), total, {
+            "colours": parts,
+            "note": (f"score = mean over the requested colours of {CLOSENESS_WEIGHT} × closeness (1 - ΔE00 / "
+                     f"{max_delta_e:g} for a hex, / {NAME_SCALE:g} for a name) + {SHARE_WEIGHT} × share "
+                     f"(full at {FULL_SHARE:.0%})"),
+        }))
+    ranked.sort(key=lambda item: (-item[1], item[0]))
+    ranked = collapse(backends, ranked[:limit * 2])
+    return [result_item(image_id, score, explanation) for image_id, score, explanation in ranked[:limit]]

@@ -1,0 +1,391 @@
+"""Near-duplicate groups from the perceptual fingerprints, and what similar/colour search share with them.
+
+A pair is a near-duplicate when `is_near_duplicate` holds on phash + dhash (<= 43 bits of 128: the same photo
+resized, recompressed, cropped <= 10 % or brightened stays <= 38; different photos measured >= 48) and, when both
+have a visual embedding, their cosine is >= VISUAL_MIN_COSINE (another shot of the same scene looks alike but fails
+the fingerprints; unrelated photos that happen to fall within 43 bits fail the embedding). Candidates
+come from a Hamming range search on the 64-bit phash vectors in Milvus (PHASH), radius PHASH_RADIUS bits (same
+photo measured <= 22 phash bits), and are confirmed on both hashes from the catalog. Groups are the connected
+components (union-find) of confirmed pairs, so a chain of copies is one group.
+
+Complexity:
+  one image's group (`group_of`): one batched range search per breadth-first level (usually one or two), each a
+    BIN_FLAT scan of n 64-bit codes inside Milvus, plus one catalog query for the candidates' hashes: O(n) bit
+    operations in Milvus' C++ and O(candidates) Python.
+  every group (`all_groups`): one range search per indexed image, LIST_BATCH query vectors per Milvus call, the
+    nearest LIST_CANDIDATES inside the radius each; confirmation is O(n * LIST_CANDIDATES) Python, grouping
+    O(pairs). The Milvus side is O(n^2 / 64) word operations (BIN_FLAT is exhaustive). The result is kept per
+    process: a later call searches only images indexed since, and recomputes everything only when an image
+    left the catalog or changed fingerprints. Each call still reads every fingerprint row once (O(n) SQL).
+
+Best member of a group: the largest pixel count, then the most EXIF fields, then the larger file (less
+compressed), then the earliest stored. Sharpness is not used: nothing stored measures it, and measuring it would
+mean decoding every member.
+
+Group id: sha256 of the member ids, sorted, joined by "\n"; a resolution is stored under it, so a new copy joining
+a group gives it a new id and re-opens it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+
+from mosaic.backends import Backends
+from mosaic.catalog.images import now
+from mosaic.catalog.schema import duplicate_resolutions, exif, hashes, images
+from mosaic.features import PHASH, VISUAL
+from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS
+
+# Milvus range search radius on phash, inclusive: the same photo measured <= 22 bits (fingerprints.py).
+PHASH_RADIUS = 24
+LOOKUP_CANDIDATES = 128  # nearest phash neighbours looked at per image for one image's group
+LIST_CANDIDATES = 64  # ... per image when listing every group
+LIST_BATCH = 256  # query vectors per Milvus call
+MAX_GROUP = 1000  # breadth-first search stops growing a group here (a pathological chain)
+IN_CHUNK = 500  # ids per SQL IN (...) list
+# A pair that passes the fingerprint rule must also look alike to the embedding, when both have one: on random
+# 128-bit codes 1.5e-4 of all pairs fall within 43 bits, so at 100k images the rule alone would pair up hundreds
+# of thousands of unrelated ones. Copies measured >= 0.94 (8 % crop) .. 0.99; other photos <= 0.64.
+VISUAL_MIN_COSINE = 0.85
+EXIF_FIELDS = [column.name for column in exif.columns if column.name != "image_id"]
+
+
+class UnknownImage(LookupError):
+    pass
+
+
+class NotReady(Exception):
+    """The image exists but lacks what the request needs yet (fingerprints, embedding)."""
+
+
+@dataclass
+class Group:
+    id: str
+    best: str
+    members: list[str]  # best first, then by the best-member rule
+    reason: str
+    resolved: bool = False
+    resolved_at: str | None = None
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "best": self.best, "members": self.members, "resolved": self.resolved,
+                "resolved_at": self.resolved_at, "reason": self.reason}
+
+
+# -- shared helpers ------------------------------------------------------------------------------------------------
+
+
+def result_item(image_id: str, score: float, explanation: dict) -> dict:
+    """A result as recommend returns them (ARCHITECTURE.md, "API shapes")."""
+    return {"id": image_id, "score": round(float(score), 4), "explanation": explanation,
+            "thumbnail_url": f"/cdn/show/{image_id}?size=thumb", "url": f"/cdn/show/{image_id}"}
+
+
+def chunks(values: list, size: int = IN_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def group_id(members) -> str:
+    return hashlib.sha256("\n".join(sorted(members)).encode()).hexdigest()
+
+
+def _bits(hex_value: str) -> int:
+    return int(hex_value, 16)
+
+
+def _near(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return (a[0] ^ b[0]).bit_count() + (a[1] ^ b[1]).bit_count() <= NEAR_DUPLICATE_BITS
+
+
+def _vector(fingerprint: tuple[int, int]) -> bytes:
+    return fingerprint[0].to_bytes(8, "big")
+
+
+def fingerprints_of(connection, ids, indexed_only: bool = True) -> dict[str, tuple[int, int]]:
+    """{image id: (phash, dhash)} as ints, for the ids that have both (and are indexed, when asked)."""
+    found: dict[str, dict[str, int]] = {}
+    for part in chunks(list(ids)):
+        query = (select(hashes.c.image_id, hashes.c.kind, hashes.c.value)
+                 .where(hashes.c.image_id.in_(part), hashes.c.kind.in_(("phash", "dhash"))))
+        if indexed_only:
+            query = query.join(images, images.c.id == hashes.c.image_id).where(images.c.state == "indexed")
+        for image_id, kind, value in connection.execute(query):
+            found.setdefault(image_id, {})[kind] = _bits(value)
+    return {i: (h["phash"], h["dhash"]) for i, h in found.items() if "phash" in h and "dhash" in h}
+
+
+def _all_fingerprints(connection) -> dict[str, tuple[int, int]]:
+    found: dict[str, dict[str, int]] = {}
+    query = (select(hashes.c.image_id, hashes.c.kind, hashes.c.value)
+             .join(images, images.c.id == hashes.c.image_id)
+             .where(images.c.state == "indexed", hashes.c.kind.in_(("phash", "dhash"))))
+    for image_id, kind, value in connection.execute(query):
+        found.setdefault(image_id, {})[kind] = _bits(value)
+    return {i: (h["phash"], h["dhash"]) for i, h in found.items() if "phash" in h and "dhash" in h}
+
+
+def visual_confirm(backends: Backends, pairs) -> set[tuple[str, str]]:
+    """The pairs whose visual embeddings agree (cosine >= VISUAL_MIN_COSINE); a pair missing one is kept."""
+    pairs = set(pairs)
+    ids = sorted({image_id for pair in pairs for image_id in pair})
+    vectors: dict = {}
+    for part in chunks(ids):
+        vectors.update(backends.vectors.get_many(VISUAL, part))
+    kept = set()
+    for a, b in pairs:
+        if a not in vectors or b not in vectors:
+            kept.add((a, b))
+            continue
+        va, vb = np.asarray(vectors[a], dtype=np.float32), np.asarray(vectors[b], dtype=np.float32)
+        cosine = float(va @ vb / ((np.linalg.norm(va) * np.linalg.norm(vb)) or 1.0))
+        if cosine >= VISUAL_MIN_COSINE:
+            kept.add((a, b))
+    return kept
+
+
+class _UnionFind:
+    def __init__(self):
+        self.parent: dict[str, str] = {}
+
+    def find(self, item: str) -> str:
+        parent = self.parent.setdefault(item, item)
+        while parent != self.parent[parent]:
+            self.parent[parent] = self.parent[self.parent[parent]]
+            parent = self.parent[parent]
+        self.parent[item] = parent
+        return parent
+
+    def union(self, a: str, b: str) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    def components(self) -> list[list[str]]:
+        groups: dict[str, list[str]] = {}
+        for item in self.parent:
+            groups.setdefault(self.find(item), []).append(item)
+        return [sorted(members) for members in groups.values() if len(members) > 1]
+
+
+# -- best member -----------------------------------------------------------------------------------------------------
+
+
+def _member_info(connection, ids: list[str]) -> dict[str, dict]:
+    info: dict[str, dict] = {}
+    for part in chunks(ids):
+        for row in connection.execute(
+            select(images.c.id, images.c.width, images.c.height, images.c.bytes, images.c.created_at)
+            .where(images.c.id.in_(part))
+        ):
+            info[row.id] = {"width": row.width or 0, "height": row.height or 0, "bytes": row.bytes or 0,
+                            "created_at": row.created_at, "exif_fields": 0}
+        for row in connection.execute(select(exif).where(exif.c.image_id.in_(part))).mappings():
+            if row["image_id"] in info:
+                info[row["image_id"]]["exif_fields"] = sum(row[name] is not None for name in EXIF_FIELDS)
+    return info
+
+
+def _rank_key(image_id: str, info: dict):
+    item = info.get(image_id) or {"width": 0, "height": 0, "exif_fields": 0, "bytes": 0, "created_at": None}
+    created = item["created_at"].timestamp() if item["created_at"] else 0.0
+    return (-(item["width"] * item["height"]), -item["exif_fields"], -item["bytes"], created, image_id)
+
+
+def order_members(members: list[str], info: dict[str, dict]) -> tuple[list[str], str]:
+    """Members best first, and why the first is best (which rule decided)."""
+    ordered = sorted(members, key=lambda image_id: _rank_key(image_id, info))
+    best, runner = info.get(ordered[0], {}), info.get(ordered[1], {}) if len(ordered) > 1 else {}
+    pixels = best.get("width", 0) * best.get("height", 0)
+    size = f"{best.get('width', 0)}×{best.get('height', 0)}"
+    if not runner:
+        return ordered, f"largest: {size}"
+    if pixels != runner["width"] * runner["height"]:
+        reason = f"largest: {size} px (next {runner['width']}×{runner['height']})"
+    elif best["exif_fields"] != runner["exif_fields"]:
+        reason = f"largest ({size}, tied) and most EXIF fields: {best['exif_fields']} (next {runner['exif_fields']})"
+    elif best["bytes"] != runner["bytes"]:
+        reason = (f"largest ({size}, tied), as much EXIF, and the largest file: {best['bytes']:,} bytes "
+                  f"(next {runner['bytes']:,}), i.e. the least compressed")
+    else:
+        reason = f"largest ({size}), EXIF and file size all tied: the earliest stored"
+    return ordered, reason
+
+
+def _resolutions(connection, ids: list[str]) -> dict[str, str]:
+    found = {}
+    for part in chunks(ids):
+        for row in connection.execute(select(duplicate_resolutions.c.group_id, duplicate_resolutions.c.resolved_at)
+                                      .where(duplicate_resolutions.c.group_id.in_(part))):
+            found[row.group_id] = row.resolved_at.isoformat() if row.resolved_at else None
+    return found
+
+
+def _make_groups(backends: Backends, components: list[list[str]]) -> list[Group]:
+    if not components:
+        return []
+    with backends.catalog.connect() as connection:
+        info = _member_info(connection, [image_id for members in components for image_id in members])
+        made = []
+        for members in components:
+            ordered, reason = order_members(members, info)
+            made.append(Group(group_id(members), ordered[0], ordered, reason))
+        resolved = _resolutions(connection, [group.id for group in made])
+    for group in made:
+        if group.id in resolved:
+            group.resolved, group.resolved_at = True, resolved[group.id]
+    return made
+
+
+# -- one image's group -------------------------------------------------------------------------------------------
+
+
+def group_members(backends: Backends, image_id: str) -> list[str]:
+    """The ids of the image's near-duplicate group (itself included), or [image_id] alone.
+
+    UnknownImage when no such image; NotReady when it has no fingerprints yet."""
+    with backends.catalog.connect() as connection:
+        state = connection.execute(select(images.c.state).where(images.c.id == image_id)).scalar()
+        if state is None:
+            raise UnknownImage(image_id)
+        own = fingerprints_of(connection, [image_id], indexed_only=False)
+    if image_id not in own:
+        raise NotReady(f"image {image_id} is {state}: it has no perceptual fingerprints yet (made when harvested)")
+    known = dict(own)
+    members = {image_id}
+    frontier = [image_id]
+    while frontier and len(members) < MAX_GROUP:
+        found = backends.vectors.range_search(PHASH, [_vector(known[i]) for i in frontier], PHASH_RADIUS + 1,
+                                              limit=LOOKUP_CANDIDATES)
+        pairs = [(source, hit.id) for source, hits in zip(frontier, found, strict=True) for hit in hits
+                 if hit.id not in members]
+        new_ids = {candidate for _, candidate in pairs} - set(known)
+        if new_ids:
+            with backends.catalog.connect() as connection:
+                known.update(fingerprints_of(connection, new_ids))
+        confirmed = visual_confirm(backends, [(source, candidate) for source, candidate in pairs
+                                              if candidate in known and _near(known[source], known[candidate])])
+        frontier = []
+        for source, candidate in pairs:
+            if (source, candidate) in confirmed and candidate not in members:
+                members.add(candidate)
+                frontier.append(candidate)
+    return sorted(members)
+
+
+def group_of(backends: Backends, image_id: str) -> Group | None:
+    """The image's group, or None when it has no near-duplicate."""
+    members = group_members(backends, image_id)
+    if len(members) < 2:
+        return None
+    return _make_groups(backends, [members])[0]
+
+
+# -- every group -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Listing:
+    fingerprints: dict[str, tuple[int, int]] = field(default_factory=dict)
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+
+
+_LISTINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LISTING_LOCK = threading.Lock()
+
+
+def _search_pairs(backends: Backends, ids: list[str], known: dict[str, tuple[int, int]]) -> set[tuple[str, str]]:
+    pairs = set()
+    for part in chunks(ids, LIST_BATCH):
+        found = backends.vectors.range_search(PHASH, [_vector(known[i]) for i in part], PHASH_RADIUS + 1,
+                                              limit=LIST_CANDIDATES)
+        for source, hits in zip(part, found, strict=True):
+            for hit in hits:
+                other = known.get(hit.id)
+                if hit.id != source and other is not None and _near(known[source], other):
+                    pairs.add((min(source, hit.id), max(source, hit.id)))
+    return visual_confirm(backends, pairs)
+
+
+def all_groups(backends: Backends) -> list[Group]:
+    """Every near-duplicate group among indexed images, largest first."""
+    with backends.catalog.connect() as connection:
+        current = _all_fingerprints(connection)
+    with _LISTING_LOCK:
+        listing = _LISTINGS.get(backends)
+        if listing is None or any(current.get(i) != fp for i, fp in listing.fingerprints.items()):
+            listing = _Listing()  # first call, or an image left or changed: start again
+        new = [i for i in current if i not in listing.fingerprints]
+        listing.pairs |= _search_pairs(backends, new, current)
+        listing.fingerprints = current
+        _LISTINGS[backends] = listing
+        pairs = set(listing.pairs)
+    union = _UnionFind()
+    for a, b in pairs:
+        union.union(a, b)
+    groups = _make_groups(backends, union.components())
+    groups.sort(key=lambda group: (-len(group.members), group.id))
+    return groups
+
+
+def resolve(backends: Backends, wanted_id: str) -> Group:
+    """Mark a current group resolved; UnknownImage(wanted_id) when no current group has that id."""
+    for group in all_groups(backends):
+        if group.id == wanted_id:
+            break
+    else:
+        raise UnknownImage(wanted_id)
+    with backends.catalog.begin() as connection:
+        connection.execute(duplicate_resolutions.delete().where(duplicate_resolutions.c.group_id == group.id))
+        when = now()
+        connection.execute(duplicate_resolutions.insert().values(
+            group_id=group.id, best=group.best, members=group.members, resolved_at=when))
+    group.resolved, group.resolved_at = True, when.isoformat()
+    return group
+
+
+# -- collapsing result lists ---------------------------------------------------------------------------------------
+
+
+def collapse(backends: Backends, ranked: list[tuple[str, float, dict]]) -> list[tuple[str, float, dict]]:
+    """Near-duplicates within a ranked result list become one entry: the group's best member (by the rule above)
+    with its own score and explanation, and "duplicates": the other members' ids. Pairwise over the list only."""
+    if len(ranked) < 2:
+        return ranked
+    ids = [image_id for image_id, _, _ in ranked]
+    with backends.catalog.connect() as connection:
+        known = fingerprints_of(connection, ids, indexed_only=False)
+    have = [i for i in ids if i in known]
+    if len(have) < 2:
+        return ranked
+    codes = np.array([known[i] for i in have], dtype=np.uint64)
+    bits = (np.bitwise_count(codes[:, None, 0] ^ codes[None, :, 0]).astype(np.int16)
+            + np.bitwise_count(codes[:, None, 1] ^ codes[None, :, 1]))
+    union = _UnionFind()
+    near = [(have[a], have[b]) for a, b in zip(*np.nonzero(np.triu(bits <= NEAR_DUPLICATE_BITS, 1)), strict=True)]
+    for a, b in visual_confirm(backends, near):
+        union.union(a, b)
+    components = union.components()
+    if not components:
+        return ranked
+    with backends.catalog.connect() as connection:
+        info = _member_info(connection, [i for members in components for i in members])
+    keep, dropped = {}, set()
+    for members in components:
+        ordered, _ = order_members(members, info)
+        keep[ordered[0]] = ordered[1:]
+        dropped.update(ordered[1:])
+    out = []
+    for image_id, score, explanation in ranked:
+        if image_id in dropped:
+            continue
+        if image_id in keep:
+            explanation = {**explanation, "duplicates": keep[image_id]}
+        out.append((image_id, score, explanation))
+    return out
