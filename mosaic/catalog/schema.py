@@ -125,6 +125,9 @@ colours = Table(
     Column("lab_b", Float, nullable=False),
     Column("share", Float, nullable=False),
     Column("name", String(16)),  # nearest named colour, for search by name
+    # Colour search narrows palettes by name bucket or by a Lab box before exact CIEDE2000.
+    Index("ix_colours_name_share", "name", "share"),
+    Index("ix_colours_lab_l", "lab_l"),
 )
 
 objects = Table(
