@@ -4,18 +4,24 @@ The gateway serves every HTTP API in this process; the dispatcher, harvest worke
 processor run as child processes, restarted if they die. A Milvus Lite file can be opened by one
 process only, so it is served by Milvus Lite's own server on 127.0.0.1 and every process uses it
 by URL, as it would a Milvus server.
+
+Mutating endpoints need a bearer token. With `MOSAIC_API_TOKEN` unset, the runner makes one on
+first start, keeps it in `<data_dir>/api-token` (mode 0600) and prints it with the URL; an
+explicitly empty `MOSAIC_API_TOKEN=` turns auth off (tests and trusted networks only).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
 
+from pydantic import SecretStr
 from werkzeug.serving import make_server
 
 from gateway.app import create_gateway
@@ -28,11 +34,13 @@ log = logging.getLogger(__name__)
 RESTART_DELAY = 2.0
 # Pin every worker to one thread: numpy/BLAS on two threads burns double CPU for no gain here.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+TOKEN_FILE = "api-token"
 
 
 def run_platform(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **ONE_THREAD}
+    settings, token_note = resolve_api_token(settings)
+    env = {**os.environ, **ONE_THREAD, "MOSAIC_API_TOKEN": settings.api_token.get_secret_value()}
     milvus = None
     if settings.vectors_embedded:
         milvus, url = start_milvus_lite(settings)
@@ -45,7 +53,7 @@ def run_platform(settings: Settings) -> None:
     try:
         children.start()
         _ingest_samples(backends)
-        serve_gateway(backends)
+        serve_gateway(backends, token_note)
     finally:
         children.stop()
         backends.close()
@@ -54,10 +62,13 @@ def run_platform(settings: Settings) -> None:
         print("Mosaic stopped.", flush=True)
 
 
-def serve_gateway(backends: Backends) -> None:
+def serve_gateway(backends: Backends, token_note: str | None = None) -> None:
     settings = backends.settings
+    if token_note is None:
+        settings, token_note = resolve_api_token(settings)
     server = make_server(settings.host, settings.port, create_gateway(settings, backends), threaded=True)
     print(f"Mosaic is running at http://{settings.host}:{server.port}/ (Ctrl-C to stop)", flush=True)
+    print(token_note, flush=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         server.serve_forever()
@@ -65,6 +76,26 @@ def serve_gateway(backends: Backends) -> None:
         pass
     finally:
         server.server_close()
+
+
+def resolve_api_token(settings: Settings) -> tuple[Settings, str]:
+    """Settings with a token (MOSAIC_API_TOKEN, else the saved or a new one) and a line telling the user about it."""
+    if settings.api_token is not None:
+        if not settings.api_token.get_secret_value():
+            return settings, ("API token: none (MOSAIC_API_TOKEN is empty): anyone who can reach this port "
+                              "can upload and change data; for tests and trusted networks only")
+        return settings, "API token: the one in MOSAIC_API_TOKEN (send it as `Authorization: Bearer <token>`)"
+    path = settings.data_dir / TOKEN_FILE
+    token = path.read_text().strip() if path.is_file() else ""
+    if not token:
+        token = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(token + "\n")
+    note = (f"API token for uploads, imports, retries and feedback (kept in {path}; set MOSAIC_API_TOKEN "
+            f"to choose your own):\n  curl -H 'Authorization: Bearer {token}' ...")
+    return settings.model_copy(update={"api_token": SecretStr(token)}), note
 
 
 def start_milvus_lite(settings: Settings):

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     make_preference: Literal["filter", "boost"] = Field(
         "boost", description="Recommendations: drop other camera makes (filter) or rank them lower (boost)"
     )
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for mutating endpoints; empty = no auth (tests and trusted networks only)"
+    )
+    protect_reads: bool = Field(False, description="Read endpoints need the token too (health stays open)")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Other sites\' origins allowed to call the API from a browser (JSON: ["https://app.example"])',
+    )
     samples_dir: Path = Field(Path(".cache/photos"), description="Sample photos ingested on first `mosaic run`")
     ingest_samples: bool = True
 

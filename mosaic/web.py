@@ -1,4 +1,4 @@
-"""What every service's Flask app shares: JSON errors, the health route, the backends handle."""
+"""What every service's Flask app shares: JSON errors, the health route, auth and CORS, the backends handle."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
+from mosaic import security
 from mosaic.backends import Backends
 from mosaic.settings import Settings
 
@@ -28,6 +29,7 @@ def create_service_app(name: str, settings: Settings, backend_names, backends: B
     app.extensions["mosaic"] = backends or Backends(settings)
     app.extensions["mosaic.settings"] = settings
     app.register_blueprint(_health_blueprint(tuple(backend_names)), url_prefix="/api/v1")
+    security.install(app, name, settings)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -26,6 +26,8 @@ def running_platform(data_dir: Path, env: dict[str, str] | None = None, timeout:
         "MOSAIC_VECTORS_PORT": str(free_port()),
         "MOSAIC_INGEST_SAMPLES": "false",
         "MOSAIC_DISPATCH_INTERVAL": "0.2",
+        # Empty = no auth: the end-to-end tests post without a token (auth has its own tests).
+        "MOSAIC_API_TOKEN": "",
         **(env or {}),
     }
     log_path = data_dir / "platform.log"
