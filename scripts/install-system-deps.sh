@@ -8,6 +8,7 @@ PACKAGES=(
   postgresql       # initdb/postgres for tests/servers/postgres.py
   rabbitmq-server  # broker for tests/servers/rabbitmq.py
   docker-compose   # `docker-compose config -q` validates docker-compose.yml without an engine (tests/unit/test_compose.py)
+  nginx            # the gateway in front of the services' own processes (tests/servers/nginx.py, tests/topology)
 )
 
 SUDO=""
@@ -26,10 +27,10 @@ echo "installing: ${missing[*]}"
 $SUDO apt-get update -q
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 
-# The packages start system-wide services (Debian's main PostgreSQL cluster, rabbitmq and epmd).
-# The tests run their own throwaway servers, so stop these to free ports and memory, and keep them
-# from coming back at boot. Each step may fail harmlessly (no systemd, already stopped, ...).
-for service in rabbitmq-server postgresql; do
+# The packages start system-wide services (Debian's main PostgreSQL cluster, rabbitmq and epmd,
+# nginx on port 80). The tests run their own throwaway servers, so stop these to free ports and
+# memory, and keep them from coming back at boot. Each step may fail harmlessly (no systemd, ...).
+for service in rabbitmq-server postgresql nginx; do
   $SUDO service "$service" stop >/dev/null 2>&1 || true
   if [[ -d /run/systemd/system ]]; then
     $SUDO systemctl disable --quiet "$service" >/dev/null 2>&1 || true
