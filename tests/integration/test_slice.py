@@ -7,7 +7,6 @@ Run twice: on the embedded backends (files under a temp data dir) and on the rea
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 import requests
@@ -25,19 +24,6 @@ def platform(request, tmp_path):
         env = request.getfixturevalue("server_env")
     with running_platform(tmp_path / "data", env) as base:
         yield base
-
-
-@pytest.fixture
-def server_env(postgres_database, rabbitmq_server, s3_server, milvus_server):
-    return {
-        "MOSAIC_CATALOG_URL": postgres_database,
-        "MOSAIC_QUEUE_URL": rabbitmq_server.url,
-        "MOSAIC_OBJECTS_URL": f"s3://slice-{uuid.uuid4().hex[:12]}",
-        "MOSAIC_S3_ENDPOINT": s3_server.extra["endpoint"],
-        "MOSAIC_S3_ACCESS_KEY": s3_server.extra["access_key"],
-        "MOSAIC_S3_SECRET_KEY": s3_server.extra["secret_key"],
-        "MOSAIC_VECTORS_URL": milvus_server.url,
-    }
 
 
 def _upload(base: str, files: list[tuple[str, bytes]], field: str = "files"):

@@ -39,20 +39,6 @@ API_TOKEN = f"topology-{uuid.uuid4().hex}"
 WORKER_READY = "harvest pipeline:"
 
 
-@pytest.fixture
-def server_env(postgres_database, rabbitmq_server, s3_server, milvus_server) -> dict[str, str]:
-    """The MOSAIC_* settings naming the real servers, with a fresh database and bucket."""
-    return {
-        "MOSAIC_CATALOG_URL": postgres_database,
-        "MOSAIC_QUEUE_URL": rabbitmq_server.url,
-        "MOSAIC_OBJECTS_URL": f"s3://topology-{uuid.uuid4().hex[:12]}",
-        "MOSAIC_S3_ENDPOINT": s3_server.extra["endpoint"],
-        "MOSAIC_S3_ACCESS_KEY": s3_server.extra["access_key"],
-        "MOSAIC_S3_SECRET_KEY": s3_server.extra["secret_key"],
-        "MOSAIC_VECTORS_URL": milvus_server.url,
-    }
-
-
 @dataclass
 class Process:
     name: str
