@@ -9,7 +9,6 @@ and MOSAIC_CATALOG_URL naming that catalog, as `mosaic lab` passes them to its k
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from nbclient import NotebookClient
 
 from gateway.cli import cli
 from gateway.lab import lab_token, settings_environment
+from tests.enriched import enrich, enriched_backends
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,29 +39,12 @@ TOKEN = "labtoken-0123456789abcdef"
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory, photos_dir) -> tuple[Path, dict[str, str], dict[str, dict]]:
     """(data dir, {photo name: id}, {id: details}) of a catalog holding the photos, harvested and indexed."""
-    from gather.storing import store_file
-    from harvest_worker.pipeline import Pipeline
-    from mosaic.backends import Backends
-    from mosaic.catalog import upgrade
     from mosaic.catalog.images import image_details
-    from mosaic.settings import load_settings
-    from processor.indexing import Indexer
 
     data_dir = tmp_path_factory.mktemp("lab") / "var"
-    opened = Backends(load_settings(data_dir=data_dir, max_upload_bytes=2_000_000, max_pixels=10_000_000,
-                                    ingest_samples=False))
+    opened = enriched_backends(data_dir)
     try:
-        upgrade(opened.catalog)
-        pipeline, indexer = Pipeline(opened.settings), Indexer(opened.settings)
-        pipeline.register(opened)
-        indexer.register(opened)
-        ids = {}
-        for path in PHOTOS:
-            name = path.split("/")[-1]
-            stored = store_file(opened, io.BytesIO((photos_dir / path).read_bytes()), name, "upload")
-            pipeline.harvest(opened, {"image_id": stored.id})
-            indexer.index(opened, {"image_id": stored.id})
-            ids[name] = stored.id
+        ids = enrich(opened, {path.split("/")[-1]: (photos_dir / path).read_bytes() for path in PHOTOS})
         with opened.catalog.connect() as connection:
             details = {image_id: image_details(connection, image_id) for image_id in ids.values()}
     finally:

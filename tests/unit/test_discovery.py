@@ -13,11 +13,10 @@ import pytest
 from PIL import Image, ImageEnhance
 
 from gather.storing import store_file
-from harvest_worker.pipeline import Pipeline
 from mosaic.catalog.images import image_details
-from processor.indexing import Indexer
 from recommend import create_app
 from recommend.duplicates import group_id
+from tests.enriched import enrich, enriched_backends
 
 PHOTOS = ("dog.jpg", "eagle.jpg", "horses.jpg", "kite.jpg", "person.jpg")
 COPIES = ("dog-half.jpg", "dog-q50.jpg", "dog-crop.jpg", "dog-bright.jpg")
@@ -42,34 +41,17 @@ def dog_copies(dog: Image.Image) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory, photos_dir):
     """(backends, {file name: image id}): built once for the module, as the pipeline takes a few seconds."""
-    from mosaic.backends import Backends
-    from mosaic.catalog import upgrade
-    from mosaic.settings import load_settings
 
     with pytest.MonkeyPatch.context() as patch:  # as conftest's autouse fixture, which is per test
         for name in list(os.environ):
             if name.startswith("MOSAIC_") and name != "MOSAIC_TEST_PHOTOS":
                 patch.delenv(name)
         patch.setenv("MOSAIC_INGEST_SAMPLES", "false")
-        settings = load_settings(data_dir=tmp_path_factory.mktemp("discovery") / "var", max_upload_bytes=2_000_000,
-                                 max_pixels=10_000_000)
-        backends = Backends(settings)
-        upgrade(backends.catalog)
+        backends = enriched_backends(tmp_path_factory.mktemp("discovery") / "var")
         files = {name: (photos_dir / "darknet" / name).read_bytes() for name in PHOTOS}
         with Image.open(photos_dir / "darknet" / "dog.jpg") as dog:
             files.update(dog_copies(dog.convert("RGB")))
-        pipeline, indexer = Pipeline(settings), Indexer(settings)
-        pipeline.register(backends)
-        indexer.register(backends)
-        ids = {}
-        for name, data in files.items():
-            result = store_file(backends, io.BytesIO(data), name, "upload")
-            assert result.status == "stored", result
-            ids[name] = result.id
-        for image_id in ids.values():
-            pipeline.harvest(backends, {"image_id": image_id})
-        for image_id in ids.values():
-            indexer.index(backends, {"image_id": image_id})
+        ids = enrich(backends, files)
         yield backends, ids
         backends.close()
 

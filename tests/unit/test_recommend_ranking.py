@@ -7,14 +7,10 @@ backends (SQLite catalog, Milvus Lite file) once per module; each test talks to 
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 import recommend
-from gather.storing import store_file
-from harvest_worker.pipeline import Pipeline
-from processor.indexing import Indexer
+from tests.enriched import enrich, enriched_backends
 
 PHOTOS = ["darknet/dog.jpg", "darknet/eagle.jpg", "darknet/giraffe.jpg", "darknet/horses.jpg", "darknet/kite.jpg",
           "darknet/person.jpg", "darknet/scream.jpg", "exif/IMG_0001.JPG", "exif/starfish.jpg"]
@@ -23,22 +19,8 @@ PHOTOS = ["darknet/dog.jpg", "darknet/eagle.jpg", "darknet/giraffe.jpg", "darkne
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory, photos_dir):
     """Embedded backends holding the real photos, harvested and indexed; yields (backends, {name: id})."""
-    from mosaic.backends import Backends
-    from mosaic.catalog import upgrade
-    from mosaic.settings import load_settings
-
-    opened = Backends(load_settings(data_dir=tmp_path_factory.mktemp("recommend") / "var",
-                                    max_upload_bytes=2_000_000, max_pixels=10_000_000, ingest_samples=False))
-    upgrade(opened.catalog)
-    pipeline, indexer = Pipeline(opened.settings), Indexer(opened.settings)
-    pipeline.register(opened)
-    indexer.register(opened)
-    ids = {}
-    for path in PHOTOS:
-        stored = store_file(opened, io.BytesIO((photos_dir / path).read_bytes()), path.split("/")[-1], "upload")
-        pipeline.harvest(opened, {"image_id": stored.id})
-        indexer.index(opened, {"image_id": stored.id})
-        ids[path.split("/")[-1]] = stored.id
+    opened = enriched_backends(tmp_path_factory.mktemp("recommend") / "var")
+    ids = enrich(opened, {path.split("/")[-1]: (photos_dir / path).read_bytes() for path in PHOTOS})
     yield opened, ids
     opened.close()
 
