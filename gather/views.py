@@ -63,6 +63,8 @@ def batch(batch_id: str):
 def queue_import():
     """Import the configured Unsplash dataset folder in the import worker: {"limit": N, "sample": 0.1}."""
     payload = request.get_json(silent=True) or {}
+    if not isinstance(payload, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
     limit, sample = payload.get("limit"), payload.get("sample")
     if limit is not None and not (isinstance(limit, int) and limit > 0):
         raise ApiError(400, "bad_limit", "limit must be a positive whole number")

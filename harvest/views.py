@@ -40,6 +40,8 @@ def dispatch_now():
 @blueprint.post("/reprocess")
 def reprocess_images():
     payload = request.get_json(silent=True) or {}
+    if not isinstance(payload, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
     ids = payload.get("ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise ApiError(400, "bad_request", "`ids` must be a list of image ids")

@@ -91,6 +91,7 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Other sites\' origins allowed to call the API from a browser (JSON: ["https://app.example"])',
     )
+    frontend_dir: Path | None = Field(None, description="The web UI's static export (default: frontend/out)")
     samples_dir: Path = Field(Path(".cache/photos"), description="Sample photos ingested on first `mosaic run`")
     ingest_samples: bool = True
 

@@ -9,6 +9,7 @@ PACKAGES=(
   rabbitmq-server  # broker for tests/servers/rabbitmq.py
   docker-compose   # `docker-compose config -q` validates docker-compose.yml without an engine (tests/unit/test_compose.py)
   nginx            # the gateway in front of the services' own processes (tests/servers/nginx.py, tests/topology)
+  chromium         # headless browser for the e2e tier (tests/e2e, Playwright with executablePath /usr/bin/chromium)
 )
 
 SUDO=""

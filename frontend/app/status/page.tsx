@@ -1,0 +1,171 @@
+"use client";
+
+import { useCallback, useEffect, useState } from "react";
+import { getJson, Health, PipelineStatus, postJson } from "@/lib/api";
+
+const SERVICES = ["gather", "harvest", "recommend", "visualize", "cdn"];
+
+type Healths = Record<string, Health | { status: "down"; error: string }>;
+
+export default function StatusPage() {
+  const [health, setHealth] = useState<Healths>({});
+  const [status, setStatus] = useState<PipelineStatus | null>(null);
+  const [error, setError] = useState("");
+  const [note, setNote] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  const refresh = useCallback(async () => {
+    const entries = await Promise.all(
+      SERVICES.map(async (name) => {
+        try {
+          return [name, await getJson<Health>(`/${name}/api/v1/health`)] as const;
+        } catch (e) {
+          return [name, { status: "down" as const, error: e instanceof Error ? e.message : String(e) }] as const;
+        }
+      }),
+    );
+    setHealth(Object.fromEntries(entries));
+    try {
+      setStatus(await getJson<PipelineStatus>("/harvest/status"));
+      setError("");
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    refresh();
+    const timer = setInterval(refresh, 5000);
+    return () => clearInterval(timer);
+  }, [refresh]);
+
+  async function retry() {
+    setBusy(true);
+    try {
+      const answer = await postJson<{ retried: number; dispatched: number }>("/harvest/retry", {});
+      setNote(`Retried ${answer.retried} image${answer.retried === 1 ? "" : "s"}.`);
+      await refresh();
+    } catch (e) {
+      setNote(`Retry failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <h1>Status</h1>
+      <div className="row">
+        <button type="button" onClick={() => refresh()}>
+          Refresh
+        </button>
+        <button type="button" onClick={retry} disabled={busy}>
+          Retry failed
+        </button>
+        <span role="status" aria-live="polite">
+          {note}
+        </span>
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+
+      <section className="card" aria-labelledby="services-heading">
+        <h2 id="services-heading">Services</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Service</th>
+              <th scope="col">Health</th>
+            </tr>
+          </thead>
+          <tbody>
+            {SERVICES.map((name) => {
+              const h = health[name];
+              return (
+                <tr key={name} data-service={name}>
+                  <td>{name}</td>
+                  <td className={`health-${h?.status ?? "unknown"}`}>
+                    {h ? h.status : "checking…"}
+                    {h && "error" in h ? ` (${h.error})` : ""}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </section>
+
+      {status && (
+        <>
+          <section className="card" aria-labelledby="counts-heading">
+            <h2 id="counts-heading">Images by state</h2>
+            <p>
+              {status.total} images in all; {status.rate_per_minute} indexed per minute lately.
+              {status.oldest_waiting &&
+                ` Oldest waiting: ${status.oldest_waiting.name} (${status.oldest_waiting.state}).`}
+            </p>
+            <dl className="counts">
+              {Object.entries(status.counts).map(([state, n]) => (
+                <div key={state} data-state={state}>
+                  <dt>{state}</dt>
+                  <dd>{n}</dd>
+                </div>
+              ))}
+            </dl>
+          </section>
+
+          <section className="card" aria-labelledby="queues-heading">
+            <h2 id="queues-heading">Queues</h2>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Queue</th>
+                  <th scope="col">Depth</th>
+                  <th scope="col">Dead letters</th>
+                </tr>
+              </thead>
+              <tbody>
+                {Object.entries(status.queues).map(([name, q]) => (
+                  <tr key={name}>
+                    <td>{name}</td>
+                    <td>{q.depth}</td>
+                    <td>{q.dead_count}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+
+          <section className="card" aria-labelledby="failures-heading">
+            <h2 id="failures-heading">Recent failures</h2>
+            {status.recent_failures.length === 0 ? (
+              <p>No failures.</p>
+            ) : (
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">File</th>
+                    <th scope="col">Reason</th>
+                    <th scope="col">When</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {status.recent_failures.map((f) => (
+                    <tr key={f.id}>
+                      <td>{f.name}</td>
+                      <td>{f.reason}</td>
+                      <td>{new Date(f.at).toLocaleString()}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
+        </>
+      )}
+    </>
+  );
+}
