@@ -31,7 +31,7 @@ WORKERS = {  # name -> `mosaic` verb; two harvest workers, as `--scale harvest_w
     "processor": "processor",
     "dispatcher": "dispatcher",
 }
-STATIC_ROOT = REPO_ROOT / "docker" / "frontend-placeholder"  # what docker/nginx.Dockerfile serves at /
+STATIC_ROOT = REPO_ROOT / "frontend" / "out"  # the UI's static export, what docker/nginx.Dockerfile serves at /
 GUNICORN_HINT = "gunicorn is not installed: pip install -e '.[ml,dev,serve]'"
 START_TIMEOUT = 60.0
 API_TOKEN = f"topology-{uuid.uuid4().hex}"
@@ -146,6 +146,8 @@ def topology(tmp_path, server_env):
             ], signal.SIGTERM)
         from tests.servers import nginx
 
+        if not (STATIC_ROOT / "index.html").is_file():
+            pytest.fail(f"no web UI build in {STATIC_ROOT}: run make frontend (make test does)", pytrace=False)
         try:
             topology.nginx = nginx.start(tmp_path / "nginx", ports, STATIC_ROOT)
         except ServerMissing as exc:
