@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from nbclient import NotebookClient
 from gateway.cli import cli
 from gateway.lab import lab_token, settings_environment
 from tests.enriched import enrich, enriched_backends
-from tests.servers import free_port
+from tests.servers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -193,9 +192,4 @@ def test_lab_serves_the_notebooks_only_with_its_token(tmp_path):
         assert {"catalog.ipynb", "dashboards.ipynb", "recommend.ipynb"} <= {e["name"] for e in listing["content"]}
         assert f"{base}/lab?token={TOKEN}" in log_path.read_text()  # the URL to open, printed
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
