@@ -172,6 +172,8 @@ FILTERS = [
     _query("tag", {"type": "string"}),
 ]
 OBJECT = {"type": "object"}
+SUGGESTION_PARAMETERS = [_query("prefix", {"type": "string", "maxLength": 64}, "names starting with this, any case"),
+                         _query("limit", LIMIT)]
 
 # -- what a URL rule cannot tell: (service, rule, method) -> parts of the operation ----------------------------------
 DETAILS: dict[tuple[str, str, str], dict] = {
@@ -204,8 +206,12 @@ DETAILS: dict[tuple[str, str, str], dict] = {
                                                                    "maximum": 1}}}),
         "responses": {"202": _json(_ref("Import"), "queued (or the import already running)")},
     },
+    ("gather", "/imports/urls", "POST"): {
+        "requestBody": _json_body(_object(urls={"type": "array", "minItems": 1, "maxItems": 10_000,
+                                                "items": {"type": "string", "maxLength": 2048}}), required=True),
+        "responses": {"202": _json(_ref("Import"), "queued")},
+    },
     ("gather", "/imports/<import_id>", "GET"): {
-        "summary": "One dataset import's progress.",
         "responses": {"200": _json(_ref("Import"))},
     },
     ("gather", "/download", "GET"): {
@@ -251,6 +257,20 @@ DETAILS: dict[tuple[str, str, str], dict] = {
         "summary": "A saved profile with its feedback counts.",
         "responses": {"200": _json(_object(id={"type": "string"}, preferences=OBJECT, feedback=OBJECT,
                                            created_at={"type": "string"}, updated_at={"type": "string"}))},
+    },
+    ("recommend", "/labels", "GET"): {
+        "parameters": SUGGESTION_PARAMETERS,
+        "responses": {"200": _json(_object(labels={"type": "array", "items": _object(
+            label={"type": "string"}, count={"type": "integer"})}))},
+    },
+    ("recommend", "/makes", "GET"): {
+        "parameters": SUGGESTION_PARAMETERS,
+        "responses": {"200": _json(_object(makes={"type": "array", "items": _object(
+            make={"type": "string"}, count={"type": "integer"})}))},
+    },
+    ("recommend", "/colour-names", "GET"): {
+        "responses": {"200": _json(_object(colours={"type": "array", "items": _object(
+            name={"type": "string"}, hex={"type": "string"}, count={"type": "integer"})}))},
     },
     ("recommend", "/similar/<image_id>", "GET"): {
         "summary": "Images that look like this one.",

@@ -16,7 +16,7 @@ from typing import BinaryIO
 import click
 from tqdm import tqdm
 
-from gather.imports import Progress, finish, get_import, start_import
+from gather.imports import Progress, describe_counts, finish, get_import, start_import
 from gather.storing import store_file
 
 
@@ -184,17 +184,13 @@ def _tracked(backends, import_id: str, counts: Counter, progress: Progress | Non
         raise
     if progress:
         progress.flush()
-    finish(backends, import_id, "completed", _describe(counts))
+    finish(backends, import_id, "completed", describe_counts(counts))
 
 
 def _bar(total: int, unit: str) -> tqdm:
     return tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
 
 
-def _describe(counts: Counter) -> str:
-    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing to import"
-
-
 def _summary(backends, import_id: str, counts: Counter) -> None:
     batch = (get_import(backends, import_id) or {}).get("batch_id")
-    click.echo(f"import {import_id}: {_describe(counts)}" + (f" (batch {batch})" if batch else ""))
+    click.echo(f"import {import_id}: {describe_counts(counts)}" + (f" (batch {batch})" if batch else ""))

@@ -7,6 +7,7 @@ and groups the run's files into one batch written in chunks, so memory stays fla
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from sqlalchemy import desc, insert, select, update
 
@@ -50,6 +51,11 @@ def finish(backends: Backends, import_id: str, state: str, message: str | None =
         connection.execute(
             update(imports).where(imports.c.id == import_id).values(state=state, message=message, updated_at=now())
         )
+
+
+def describe_counts(counts: Mapping[str, int]) -> str:
+    """The closing message of a run: "1 failed, 3 stored"."""
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing to import"
 
 
 def get_import(backends: Backends, import_id: str) -> dict | None:

@@ -14,6 +14,9 @@ blueprint = Blueprint("gather", __name__)
 
 UPLOAD_FIELDS = ("files", "files[]")  # `files[]` is what the original platform's clients send
 _ALL_REJECTED_STATUS = {"too_large": 413, "not_an_image": 415, "empty": 400}
+# The list travels in one queue message: bigger lists belong in a file for `mosaic import urls`.
+MAX_URLS = 10_000
+MAX_URL_LENGTH = 2048
 
 
 @blueprint.post("/uploads")
@@ -71,6 +74,27 @@ def queue_import():
     if sample is not None and not (isinstance(sample, (int, float)) and 0 < sample <= 1):
         raise ApiError(400, "bad_sample", "sample must be a fraction between 0 and 1")
     return jsonify(_queue_unsplash(limit, sample)), 202
+
+
+@blueprint.post("/imports/urls")
+def queue_url_import():
+    """Download a list of photo URLs in the import worker: {"urls": [url, …]}."""
+    payload = request.get_json(silent=True)
+    urls = payload.get("urls") if isinstance(payload, dict) else None
+    if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+        raise ApiError(400, "bad_request", 'send {"urls": ["https://…", …]}: a JSON list of URLs')
+    urls = list(dict.fromkeys(url.strip() for url in urls if url.strip()))
+    if not urls:
+        raise ApiError(400, "no_urls", "the list holds no URL")
+    if len(urls) > MAX_URLS:
+        raise ApiError(400, "too_many_urls", f"at most {MAX_URLS:,} URLs per request, got {len(urls):,}; "
+                                             "import longer lists with `mosaic import urls FILE`")
+    if any(len(url) > MAX_URL_LENGTH for url in urls):
+        raise ApiError(400, "bad_url", f"a URL is longer than {MAX_URL_LENGTH} characters")
+    shown = urls[0] + (f" and {len(urls) - 1} more" if len(urls) > 1 else "")
+    import_id = start_import(backends(), "urls", shown, total=len(urls), state="queued")
+    backends().queue.publish("imports", {"import_id": import_id, "kind": "urls", "urls": urls})
+    return jsonify(get_import(backends(), import_id)), 202
 
 
 @blueprint.get("/imports/<import_id>")

@@ -7,12 +7,12 @@ colour an image scores its best matching palette colour:
                                                                  1 - ΔE00 / NAME_SCALE  (name, ΔE to the name's colour)
 and the image's score is the mean over the requested colours; images missing one are not results.
 
-The catalog does the heavy lifting in one statement: per requested colour the palette rows inside a Lab box that
-surely holds every colour within max_delta_e (|ΔL| <= 1.8·T, |Δa|, |Δb| <= 7·T: measured on 300k sRGB pairs,
-ΔE00 <= T never left |ΔL| <= 1.62·T, |Δa|, |Δb| <= 6.4·T), or in the name's bucket, with share >= min_share;
-grouped per image, kept when every colour matched, ordered by an approximate score (Lab distance with ΔE00's
-chroma scaling) and cut to a pool of POOL_PER_RESULT × limit images. Exact ΔE00 then runs in numpy on the
-pool's palettes only, and near-duplicates are collapsed to their best member.
+First pass, in the catalog, one query per requested colour read from a covering index alone: the palette rows in
+the sRGB cells that may hold a colour within max_delta_e (mosaic/imaging/colour_cells.py), or in the name's
+bucket, with share >= min_share, ordered by an approximate score (Lab distance with ΔE00's chroma scaling) and
+cut to POOL_PER_RESULT × limit rows per colour. Second pass, in numpy on the pooled images' palettes only:
+exact ΔE00, every requested colour must match; near-duplicates are collapsed to their best member.
+Measured at 100k generated images on SQLite: a Lab-box query grouped per image took 0.5-3 s; this, ~20 ms.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import and_, case, literal, select
 
 from mosaic.backends import Backends
-from mosaic.catalog.schema import colours, images
+from mosaic.catalog.schema import colour_cell, colours, images
+from mosaic.imaging.colour_cells import cells_within
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import NAMED_COLOURS, name_lab
 from recommend.duplicates import collapse, result_item
 
 MAX_COLOURS = 5
 NAME_SCALE = 30.0
-L_BOX, AB_BOX = 1.8, 7.0
 POOL_PER_RESULT = 10
 MIN_POOL = 200
 CLOSENESS_WEIGHT, SHARE_WEIGHT, FULL_SHARE = 0.7, 0.3, 0.5
@@ -78,8 +78,8 @@ def parse_wanted(hexes: list[str], names: list[str]) -> list[Wanted]:
     return list(dict.fromkeys(wanted))
 
 
-def _matching_rows(index: int, wanted: Wanted, min_share: float, max_delta_e: float):
-    """One requested colour's candidate palette rows, with an approximate per-row score (higher is better)."""
+def _matching_rows(wanted: Wanted, min_share: float, max_delta_e: float, size: int):
+    """One requested colour's best `size` palette rows by an approximate score, read from an index alone."""
     lightness, a, b = wanted.lab
     chroma_scale = 1 + 0.045 * float(np.hypot(a, b))
     distance2 = ((colours.c.lab_l - lightness) * (colours.c.lab_l - lightness)
@@ -91,39 +91,34 @@ def _matching_rows(index: int, wanted: Wanted, min_share: float, max_delta_e: fl
     if wanted.name:
         where = and_(colours.c.name == wanted.name, colours.c.share >= min_share)
     else:
-        box_l, box_ab = L_BOX * max_delta_e, AB_BOX * max_delta_e
-        where = and_(colours.c.lab_l.between(lightness - box_l, lightness + box_l),
-                     colours.c.lab_a.between(a - box_ab, a + box_ab),
-                     colours.c.lab_b.between(b - box_ab, b + box_ab),
-                     colours.c.share >= min_share)
-    return select(colours.c.image_id.label("image_id"), literal(index).label("k"),
-                  cast(approx, Float).label("approx")).where(where)
+        where = and_(colour_cell.in_(cells_within(wanted.lab, max_delta_e)), colours.c.share >= min_share)
+    return select(colours.c.image_id).where(where).order_by(approx.desc(), colours.c.image_id).limit(size)
 
 
 def _pool(connection, wanted: list[Wanted], min_share: float, max_delta_e: float, size: int) -> list[str]:
-    rows = union_all(*[_matching_rows(k, w, min_share, max_delta_e) for k, w in enumerate(wanted)]).subquery()
-    per_colour = (select(rows.c.image_id, rows.c.k, func.max(rows.c.approx).label("best"))
-                  .group_by(rows.c.image_id, rows.c.k).subquery())
-    total = func.sum(per_colour.c.best)
-    query = (select(per_colour.c.image_id, total.label("total"))
-             .join(images, images.c.id == per_colour.c.image_id)
-             .where(images.c.state == "indexed")
-             .group_by(per_colour.c.image_id)
-             .having(func.count() == len(wanted))
-             .order_by(total.desc(), per_colour.c.image_id)
-             .limit(size))
-    return [row.image_id for row in connection.execute(query)]
+    """The images holding the best matches of any requested colour; the exact pass checks they hold all."""
+    pool: dict[str, None] = {}
+    for want in wanted:
+        for image_id in connection.execute(_matching_rows(want, min_share, max_delta_e, size)).scalars():
+            pool.setdefault(image_id)
+    return list(pool)
 
 
 def search_colours(backends: Backends, wanted: list[Wanted], min_share: float = 0.05, max_delta_e: float = 10.0,
                    limit: int = 20) -> list[dict]:
     with backends.catalog.connect() as connection:
-        pool = _pool(connection, wanted, min_share, max_delta_e, max(MIN_POOL, POOL_PER_RESULT * limit))
+        pool = _pool(connection, wanted, min_share, max_delta_e,
+                     max(MIN_POOL, POOL_PER_RESULT * limit) * len(wanted))
         if not pool:
             return []
-        rows = connection.execute(
+        # The state is checked here, not in SQL: without table statistics SQLite would walk ix_images_state.
+        rows = [row for row in connection.execute(
             select(colours.c.image_id, colours.c.hex, colours.c.lab_l, colours.c.lab_a, colours.c.lab_b,
-                   colours.c.share, colours.c.name).where(colours.c.image_id.in_(pool))).all()
+                   colours.c.share, colours.c.name, images.c.state)
+            .join(images, images.c.id == colours.c.image_id).where(colours.c.image_id.in_(pool)))
+            if row.state == "indexed"]
+    if not rows:
+        return []
     ids = np.array([row.image_id for row in rows])
     labs = np.array([(row.lab_l, row.lab_a, row.lab_b) for row in rows], dtype=np.float64)
     shares = np.array([row.share for row in rows], dtype=np.float64)

@@ -1,9 +1,9 @@
 """Near-duplicate groups from the perceptual fingerprints, and what similar/colour search share with them.
 
-A pair is a near-duplicate when `is_near_duplicate` holds on phash + dhash (<= 43 bits of 128: the same photo
-resized, recompressed, cropped <= 10 % or brightened stays <= 38; different photos measured >= 48) and, when both
+A pair is a near-duplicate when `is_near_duplicate` holds on phash + dhash (<= 40 bits of 128: the same photo
+resized, recompressed, cropped <= 10 % or brightened stays <= 38; different photos measured >= 43) and, when both
 have a visual embedding, their cosine is >= VISUAL_MIN_COSINE (another shot of the same scene looks alike but fails
-the fingerprints; unrelated photos that happen to fall within 43 bits fail the embedding). Candidates
+the fingerprints; unrelated photos that happen to fall within 40 bits fail the embedding). Candidates
 come from a Hamming range search on the 64-bit phash vectors in Milvus (PHASH), radius PHASH_RADIUS bits (same
 photo measured <= 22 phash bits), and are confirmed on both hashes from the catalog. Groups are the connected
 components (union-find) of confirmed pairs, so a chain of copies is one group.
@@ -50,8 +50,8 @@ LIST_BATCH = 256  # query vectors per Milvus call
 MAX_GROUP = 1000  # breadth-first search stops growing a group here (a pathological chain)
 IN_CHUNK = 500  # ids per SQL IN (...) list
 # A pair that passes the fingerprint rule must also look alike to the embedding, when both have one: on random
-# 128-bit codes 1.5e-4 of all pairs fall within 43 bits, so at 100k images the rule alone would pair up hundreds
-# of thousands of unrelated ones. Copies measured >= 0.94 (8 % crop) .. 0.99; other photos <= 0.64.
+# 128-bit codes 1.3e-5 of all pairs fall within 40 bits, so at 100k images the rule alone would pair up tens of
+# thousands of unrelated ones. Copies measured >= 0.94 (8 % crop) .. 0.99; other photos <= 0.64.
 VISUAL_MIN_COSINE = 0.85
 EXIF_FIELDS = [column.name for column in exif.columns if column.name != "image_id"]
 
@@ -112,12 +112,14 @@ def fingerprints_of(connection, ids, indexed_only: bool = True) -> dict[str, tup
     """{image id: (phash, dhash)} as ints, for the ids that have both (and are indexed, when asked)."""
     found: dict[str, dict[str, int]] = {}
     for part in chunks(list(ids)):
-        query = (select(hashes.c.image_id, hashes.c.kind, hashes.c.value)
+        query = (select(hashes.c.image_id, hashes.c.kind, hashes.c.value, images.c.state)
+                 .join(images, images.c.id == hashes.c.image_id)
                  .where(hashes.c.image_id.in_(part), hashes.c.kind.in_(("phash", "dhash"))))
-        if indexed_only:
-            query = query.join(images, images.c.id == hashes.c.image_id).where(images.c.state == "indexed")
-        for image_id, kind, value in connection.execute(query):
-            found.setdefault(image_id, {})[kind] = _bits(value)
+        # The state is checked here, not in SQL: without table statistics SQLite would walk ix_images_state
+        # (every indexed image) instead of looking up these few ids.
+        for image_id, kind, value, state in connection.execute(query):
+            if state == "indexed" or not indexed_only:
+                found.setdefault(image_id, {})[kind] = _bits(value)
     return {i: (h["phash"], h["dhash"]) for i, h in found.items() if "phash" in h and "dhash" in h}
 
 
@@ -353,25 +355,35 @@ def resolve(backends: Backends, wanted_id: str) -> Group:
 # -- collapsing result lists ---------------------------------------------------------------------------------------
 
 
-def collapse(backends: Backends, ranked: list[tuple[str, float, dict]]) -> list[tuple[str, float, dict]]:
-    """Near-duplicates within a ranked result list become one entry: the group's best member (by the rule above)
-    with its own score and explanation, and "duplicates": the other members' ids. Pairwise over the list only."""
-    if len(ranked) < 2:
-        return ranked
-    ids = [image_id for image_id, _, _ in ranked]
+def near_components(backends: Backends, ids: list[str]) -> list[list[str]]:
+    """The near-duplicate groups among `ids` alone (pairwise over the list, no search): sorted members, 2 or more."""
+    if len(ids) < 2:
+        return []
     with backends.catalog.connect() as connection:
         known = fingerprints_of(connection, ids, indexed_only=False)
     have = [i for i in ids if i in known]
     if len(have) < 2:
-        return ranked
+        return []
     codes = np.array([known[i] for i in have], dtype=np.uint64)
     bits = (np.bitwise_count(codes[:, None, 0] ^ codes[None, :, 0]).astype(np.int16)
             + np.bitwise_count(codes[:, None, 1] ^ codes[None, :, 1]))
-    union = _UnionFind()
     near = [(have[a], have[b]) for a, b in zip(*np.nonzero(np.triu(bits <= NEAR_DUPLICATE_BITS, 1)), strict=True)]
+    union = _UnionFind()
     for a, b in visual_confirm(backends, near):
         union.union(a, b)
-    components = union.components()
+    return union.components()
+
+
+def collapse(backends: Backends, ranked: list[tuple[str, float, dict]],
+             components: list[list[str]] | None = None) -> list[tuple[str, float, dict]]:
+    """Near-duplicates within a ranked result list become one entry: the group's best member (by the rule above)
+    with its own score and explanation, and "duplicates": the other members' ids. `components`: the groups when
+    the caller has found them already (`near_components` over a superset of the list)."""
+    ids = [image_id for image_id, _, _ in ranked]
+    if components is None:
+        components = near_components(backends, ids)
+    listed = set(ids)
+    components = [kept for members in components if len(kept := [i for i in members if i in listed]) > 1]
     if not components:
         return ranked
     with backends.catalog.connect() as connection:

@@ -4,9 +4,9 @@ score = 0.70 × visual (cosine similarity, clipped to 0..1)
       + 0.15 × palette closeness (per colour of the image's palette, weighted by its share: 1 - ΔE00/30 to the
                nearest colour of the candidate's palette, floored at 0)
       + 0.15 × shared labels (Jaccard of the object and scene labels)
-`blend=False` keeps the visual part alone. The image itself and its near-duplicate group (a resized or
-recompressed copy is a duplicate, not "similar"; exact copies cannot exist: one sha256, one image) are excluded;
-near-duplicates among the results are collapsed to their best member.
+`blend=False` keeps the visual part alone. The image itself and its near-duplicates among the
+visual neighbours (a resized or recompressed copy is a duplicate, not "similar"; exact copies cannot exist: one
+sha256, one image) are excluded; near-duplicates among the results are collapsed to their best member.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from mosaic.backends import Backends
 from mosaic.catalog.schema import colours, images, tags
 from mosaic.features import VISUAL
 from mosaic.imaging.lab import ciede2000
-from recommend.duplicates import NotReady, UnknownImage, collapse, group_members, result_item
+from recommend.duplicates import NotReady, UnknownImage, collapse, near_components, result_item
 
 WEIGHTS = {"visual": 0.70, "palette": 0.15, "labels": 0.15}
 PALETTE_SCALE = 30.0  # ΔE00 at which a colour no longer counts as close
@@ -44,17 +44,30 @@ def _labels(connection, ids: list[str]) -> dict[str, set[str]]:
     return found
 
 
-def palette_closeness(own: list[dict], other: list[dict]) -> tuple[float, list[dict]]:
-    if not own or not other:
-        return 0.0, []
-    delta = ciede2000(np.array([c["lab"] for c in own])[:, None, :], np.array([c["lab"] for c in other])[None, :, :])
-    nearest = delta.argmin(axis=1)
+def palette_closeness(own: list[dict], others: list[list[dict]]) -> list[tuple[float, list[dict]]]:
+    """Per other palette: (closeness 0..1, each own colour's closest match). One ΔE00 computation for all of
+    them: per-palette numpy calls cost more than the arithmetic at a hundred candidates."""
+    if not own:
+        return [(0.0, []) for _ in others]
+    flat = [colour for palette in others for colour in palette]
+    if not flat:
+        return [(0.0, []) for _ in others]
+    delta = ciede2000(np.array([c["lab"] for c in own])[:, None, :], np.array([c["lab"] for c in flat])[None, :, :])
     shares = np.array([c["share"] for c in own])
-    closeness = np.clip(1 - delta.min(axis=1) / PALETTE_SCALE, 0, 1)
-    score = float((shares * closeness).sum() / (shares.sum() or 1.0))
-    matches = [{"colour": c["hex"], "closest": other[j]["hex"], "delta_e": round(float(delta[i, j]), 1)}
-               for i, (c, j) in enumerate(zip(own, nearest, strict=True))]
-    return score, matches
+    results, start = [], 0
+    for palette in others:
+        if not palette:
+            results.append((0.0, []))
+            continue
+        block = delta[:, start:start + len(palette)]
+        start += len(palette)
+        nearest, closest = block.argmin(axis=1), block.min(axis=1)
+        closeness = np.clip(1 - closest / PALETTE_SCALE, 0, 1)
+        score = float((shares * closeness).sum() / (shares.sum() or 1.0))
+        matches = [{"colour": c["hex"], "closest": palette[j]["hex"], "delta_e": round(float(closest[i]), 1)}
+                   for i, (c, j) in enumerate(zip(own, nearest, strict=True))]
+        results.append((score, matches))
+    return results
 
 
 def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = True) -> list[dict]:
@@ -69,22 +82,23 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
     vector = backends.vectors.get(VISUAL, image_id)
     if vector is None:
         raise NotReady(f"image {image_id} is indexed without a visual embedding (it has no rendition)")
-    try:
-        excluded = set(group_members(backends, image_id))
-    except NotReady:
-        excluded = {image_id}
-    pool = max(MIN_POOL, limit * POOL_PER_RESULT) + len(excluded)
-    hits = [hit for hit in backends.vectors.search(VISUAL, vector, limit=min(pool, 16384), exclude=image_id)
-            if hit.id not in excluded]
+    pool = max(MIN_POOL, limit * POOL_PER_RESULT)
+    hits = backends.vectors.search(VISUAL, vector, limit=min(pool, 16384), exclude=image_id)
+    # The image's own copies look most alike, so they are among the hits: its group there is left out.
+    components = near_components(backends, [image_id] + [hit.id for hit in hits])
+    excluded = next((set(members) for members in components if image_id in members), set())
+    hits = [hit for hit in hits if hit.id not in excluded]
     if not hits:
         return []
     ids = [hit.id for hit in hits]
     with backends.catalog.connect() as connection:
-        indexed = set(connection.execute(
-            select(images.c.id).where(images.c.id.in_(ids), images.c.state == "indexed")).scalars())
+        # The state is checked here, not in SQL: without table statistics SQLite would walk ix_images_state.
+        indexed = {row.id for row in connection.execute(select(images.c.id, images.c.state)
+                                                        .where(images.c.id.in_(ids))) if row.state == "indexed"}
         palettes = _palettes(connection, ids + [image_id]) if blend else {}
         labels = _labels(connection, ids + [image_id]) if blend else {}
     own_palette, own_labels = palettes.get(image_id, []), labels.get(image_id, set())
+    closeness = dict(zip(ids, palette_closeness(own_palette, [palettes.get(i, []) for i in ids]), strict=True))
     ranked = []
     for hit in hits:
         if hit.id not in indexed:
@@ -94,7 +108,7 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
             ranked.append((hit.id, visual, {"visual": {"score": round(visual, 4), "weight": 1.0},
                                             "note": "visual similarity only (blend=false)"}))
             continue
-        palette, matches = palette_closeness(own_palette, palettes.get(hit.id, []))
+        palette, matches = closeness[hit.id]
         theirs = labels.get(hit.id, set())
         union = own_labels | theirs
         shared = sorted(own_labels & theirs)
@@ -109,5 +123,5 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
                      "(Jaccard); the image's own near-duplicates are excluded"),
         }))
     ranked.sort(key=lambda item: (-item[1], item[0]))
-    ranked = collapse(backends, ranked[:limit * 2])
+    ranked = collapse(backends, ranked[:limit * 2], components)
     return [result_item(image_id, score, explanation) for image_id, score, explanation in ranked[:limit]]

@@ -1,4 +1,4 @@
-"""HTTP views of recommend: recommendations, feedback, saved profiles."""
+"""HTTP views of recommend: recommendations, feedback, saved profiles, and what a profile can ask for."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import insert, select, update
 from mosaic.catalog.images import new_id, now
 from mosaic.catalog.schema import profiles
 from mosaic.web import ApiError, backends, settings
+from recommend import suggestions
 from recommend.feedback import FeedbackError, counts, load_feedback, record_vote
 from recommend.profile import Profile, ProfileError, parse_request
 from recommend.ranking import Modes, recommend
@@ -55,6 +56,29 @@ def profile_view(profile_id: str):
                    created_at=row["created_at"].isoformat(), updated_at=row["updated_at"].isoformat())
 
 
+@blueprint.get("/labels")
+def labels_view():
+    """Known tag labels with how many photos have each, most common first (?prefix=, ?limit=)."""
+    prefix, limit = _suggestion_args()
+    with backends().catalog.connect() as connection:
+        return jsonify(labels=suggestions.labels(connection, prefix, limit))
+
+
+@blueprint.get("/makes")
+def makes_view():
+    """Camera makes in the catalog with how many photos each, most common first (?prefix=, ?limit=)."""
+    prefix, limit = _suggestion_args()
+    with backends().catalog.connect() as connection:
+        return jsonify(makes=suggestions.makes(connection, prefix, limit))
+
+
+@blueprint.get("/colour-names")
+def colour_names_view():
+    """The colour names colour search knows (?name=), with their colour and how many palettes hold each."""
+    with backends().catalog.connect() as connection:
+        return jsonify(colours=suggestions.colour_names(connection))
+
+
 @blueprint.errorhandler(ProfileError)
 def _bad_profile(error: ProfileError):
     return jsonify(error="bad_profile", message=str(error)), 400
@@ -65,6 +89,22 @@ def _json_body() -> object:
     if payload is None and request.data:
         raise ApiError(400, "bad_json", "the body is not valid JSON")
     return payload if payload is not None else {}
+
+
+def _suggestion_args() -> tuple[str, int]:
+    prefix = request.args.get("prefix", "").strip()
+    if len(prefix) > suggestions.MAX_PREFIX:
+        raise ApiError(400, "bad_prefix", f"prefix must be at most {suggestions.MAX_PREFIX} characters")
+    raw = request.args.get("limit", "")
+    if not raw:
+        return prefix, 20
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_limit", f"limit must be a whole number, got {raw!r}") from None
+    if not 1 <= limit <= suggestions.MAX_LIMIT:
+        raise ApiError(400, "bad_limit", f"limit must be between 1 and {suggestions.MAX_LIMIT}, got {limit}")
+    return prefix, limit
 
 
 def _remember(profile: Profile, profile_id: str | None) -> tuple[Profile, str]:

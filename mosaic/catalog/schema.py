@@ -20,7 +20,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    literal_column,
 )
+
+from mosaic.imaging import colour_cells
 
 # Named constraints make migrations portable (SQLite batch mode needs names to alter them).
 metadata = MetaData(
@@ -125,10 +128,15 @@ colours = Table(
     Column("lab_b", Float, nullable=False),
     Column("share", Float, nullable=False),
     Column("name", String(16)),  # nearest named colour, for search by name
-    # Colour search narrows palettes by name bucket or by a Lab box before exact CIEDE2000.
-    Index("ix_colours_name_share", "name", "share"),
-    Index("ix_colours_lab_l", "lab_l"),
 )
+# Colour search narrows palettes by name bucket or by sRGB cell (mosaic/imaging/colour_cells.py) before exact
+# CIEDE2000. Both indexes carry what the first pass reads (Lab, share, image), so it never visits the table.
+_STEP, _LEVELS = literal_column(str(colour_cells.STEP), Integer), literal_column(str(colour_cells.LEVELS), Integer)
+colour_cell = ((colours.c.red // _STEP) * literal_column(str(colour_cells.LEVELS ** 2), Integer)
+               + (colours.c.green // _STEP) * _LEVELS + colours.c.blue // _STEP)
+_COVERED = (colours.c.share, colours.c.lab_l, colours.c.lab_a, colours.c.lab_b, colours.c.image_id)
+Index("ix_colours_cell", colour_cell, *_COVERED)
+Index("ix_colours_name", colours.c.name, *_COVERED)
 
 objects = Table(
     "objects",
@@ -151,7 +159,8 @@ tags = Table(
     Column("label", String(128), primary_key=True),
     Column("source", String(16), primary_key=True),  # detector | scene | dataset | user
     Column("score", Float),
-    Index("ix_tags_label", "label"),
+    # By label, then photo: the dashboards count each label's photos in index order, and read the sources too.
+    Index("ix_tags_label_image_source", "label", "image_id", "source"),
 )
 
 hashes = Table(

@@ -36,7 +36,7 @@ from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprints
 from mosaic.imaging.lab import ciede2000, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import _LABS, _NAMES, NAMED_COLOURS
 from recommend import create_app
-from recommend.duplicates import LIST_BATCH, LIST_CANDIDATES, LOOKUP_CANDIDATES, PHASH_RADIUS
+from recommend.duplicates import LIST_BATCH, LIST_CANDIDATES, LOOKUP_CANDIDATES, PHASH_RADIUS, VISUAL_MIN_COSINE
 
 SIZES = (10_000, 100_000)
 QUERIES = {10_000: 200, 100_000: 100}
@@ -196,9 +196,12 @@ def _versions(image: Image.Image) -> dict[str, Image.Image]:
     }
 
 
-def _real_photo_versions(photos_dir: Path) -> list[tuple[str, str, dict[str, str]]]:
-    """(photo, version, fingerprints) for every real photo and its transformed copies, decoded as the pipeline does."""
-    found = []
+def _real_photo_versions(photos_dir: Path) -> list[tuple[str, str, dict[str, str], np.ndarray]]:
+    """(photo, version, fingerprints, visual embedding) for every real photo and its transformed copies, decoded as
+    the pipeline does."""
+    from processor.embedding import open_embedder
+
+    found, pictures = [], []
     for path in sorted(p for p in photos_dir.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")):
         try:
             picture = decode(io.BytesIO(path.read_bytes()), max_pixels=100_000_000).image
@@ -212,7 +215,9 @@ def _real_photo_versions(photos_dir: Path) -> list[tuple[str, str, dict[str, str
                 image.save(buffer, "PNG")
                 image = decode(io.BytesIO(buffer.getvalue()), max_pixels=100_000_000).image
             found.append((str(path.relative_to(photos_dir)), version, fingerprints(image)))
-    return found
+            pictures.append(image)
+    vectors = open_embedder().embed_many(pictures)
+    return [(*item, vector) for item, vector in zip(found, vectors, strict=True)]
 
 
 @pytest.fixture(scope="module")
@@ -221,9 +226,12 @@ def real_versions(photos_dir):
 
 
 def test_near_duplicate_precision_and_recall_on_real_photos(real_versions):
-    photos = np.array([photo for photo, _, _ in real_versions])
-    phash = np.array([int(f["phash"], 16) for _, _, f in real_versions], dtype=np.uint64)
-    dhash = np.array([int(f["dhash"], 16) for _, _, f in real_versions], dtype=np.uint64)
+    photos = np.array([photo for photo, _, _, _ in real_versions])
+    phash = np.array([int(f["phash"], 16) for _, _, f, _ in real_versions], dtype=np.uint64)
+    dhash = np.array([int(f["dhash"], 16) for _, _, f, _ in real_versions], dtype=np.uint64)
+    vectors = np.array([vector for _, _, _, vector in real_versions], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosine = vectors @ vectors.T
     phash_bits = np.bitwise_count(phash[:, None] ^ phash[None, :])
     total_bits = phash_bits.astype(np.int32) + np.bitwise_count(dhash[:, None] ^ dhash[None, :])
     upper = np.triu(np.ones_like(total_bits, dtype=bool), 1)
@@ -231,25 +239,29 @@ def test_near_duplicate_precision_and_recall_on_real_photos(real_versions):
     different = (photos[:, None] != photos[None, :]) & upper
     print(f"\n== near-duplicates, REAL photos: {len(set(photos))} photos × {len(real_versions) // len(set(photos))} "
           f"versions, {int(same.sum())} same-photo pairs, {int(different.sum())} different-photo pairs ==")
-    for title, predicted in (("rule (phash+dhash <= 43)", total_bits <= NEAR_DUPLICATE_BITS),
+    rule = total_bits <= NEAR_DUPLICATE_BITS
+    product = rule & (phash_bits <= PHASH_RADIUS) & (cosine >= VISUAL_MIN_COSINE)
+    for title, predicted in ((f"fingerprints alone (phash+dhash <= {NEAR_DUPLICATE_BITS})", rule),
                              (f"with phash radius <= {PHASH_RADIUS} (the Milvus path)",
-                              (total_bits <= NEAR_DUPLICATE_BITS) & (phash_bits <= PHASH_RADIUS))):
+                              rule & (phash_bits <= PHASH_RADIUS)),
+                             (f"the product: + visual cosine >= {VISUAL_MIN_COSINE}", product)):
         true_positive = int((predicted & same).sum())
         false_positive = int((predicted & different).sum())
         precision = true_positive / max(1, true_positive + false_positive)
         recall = true_positive / max(1, int(same.sum()))
         verdict = "PASS" if precision >= 0.99 and recall >= 0.95 else "MISS"
         print(f"{title:45s} precision {precision:.4f}  recall {recall:.4f}  (targets 0.99 / 0.95: {verdict})")
-    print(f"same photo: max {int(total_bits[same].max())} bits (phash max {int(phash_bits[same].max())}); "
-          f"different photos: min {int(total_bits[different].min())} bits")
-    versions = np.array([version for _, version, _ in real_versions])
+    print(f"same photo: max {int(total_bits[same].max())} bits (phash max {int(phash_bits[same].max())}), "
+          f"min cosine {float(cosine[same].min()):.3f}; different photos: min {int(total_bits[different].min())} bits, "
+          f"max cosine {float(cosine[different].max()):.3f}")
+    versions = np.array([version for _, version, _, _ in real_versions])
     for version in dict.fromkeys(versions):
         if version == "original":
             continue
         pairs = same & (((versions[:, None] == "original") & (versions[None, :] == version))
                         | ((versions[None, :] == "original") & (versions[:, None] == version)))
         print(f"  original vs {version:11s} max {int(total_bits[pairs].max()):2d} bits, "
-              f"recall {float((total_bits[pairs] <= NEAR_DUPLICATE_BITS).mean()):.3f}")
+              f"min cosine {float(cosine[pairs].min()):.3f}, recall {float(product[pairs].mean()):.3f}")
 
 
 # -- (c) near-duplicate lookup at 1M fingerprints ------------------------------------------------------------------
@@ -269,7 +281,7 @@ def test_near_duplicate_lookup_at_a_million_fingerprints(tmp_path, real_versions
                                  for i, code in enumerate(codes[part:part + PHASH_BATCH])])
         inserted += len(codes)
     built = time.perf_counter() - start
-    real = [(f"{photo}|{version}", int(f["phash"], 16)) for photo, version, f in real_versions]
+    real = [(f"{photo}|{version}", int(f["phash"], 16)) for photo, version, f, _ in real_versions]
     store.upsert(PHASH, [(name.replace("/", "_").replace("|", "-")[:60], code.to_bytes(8, "big"))
                          for name, code in real])
     label = "1M" if inserted >= FINGERPRINTS else f"{inserted:,} (what fit the {budget_seconds:.0f} s budget)"

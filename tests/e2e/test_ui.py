@@ -1,70 +1,19 @@
-"""The web UI driven as a user would, in Debian's headless chromium, against `mosaic run`.
-
-Needs `/usr/bin/chromium` (scripts/install-system-deps.sh), the `playwright` package (dev extra; never
-`playwright install`) and the built UI in frontend/out (`make frontend`). Screenshots of each page land in
-var/e2e-artifacts/.
-"""
+"""The web UI driven as a user would, in Debian's headless chromium, against `mosaic run`: upload,
+discover with a like, status. The browser fixtures are in conftest.py."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import requests
 
 from tests.platform import running_platform
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-FRONTEND = REPO_ROOT / "frontend" / "out"
-ARTIFACTS = REPO_ROOT / "var" / "e2e-artifacts"
-# Without the background-networking flags chromium keeps dialling Google's hosts on this closed network.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHOTOS = ["darknet/dog.jpg", "darknet/eagle.jpg", "darknet/kite.jpg"]
 SERVICES = ("gather", "harvest", "recommend", "visualize", "cdn")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.fail(f"no {CHROMIUM}: run scripts/install-system-deps.sh (make test does)", pytrace=False)
-    if not (FRONTEND / "index.html").is_file():
-        pytest.fail(f"the web UI is not built ({FRONTEND}/index.html missing): run `make frontend`", pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the `playwright` package is missing: pip install -e '.[dev]' (make venv does)", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser) -> Iterator:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield opened
-    finally:
-        context.close()
-    assert not errors, f"errors in the page's scripts: {errors}"
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def test_upload_discover_like_and_status(page, tmp_path, photos_dir):
+def test_upload_discover_like_and_status(page, shot, tmp_path, photos_dir):
     from playwright.sync_api import expect
 
     with running_platform(tmp_path / "data") as base:
@@ -96,7 +45,7 @@ def test_upload_discover_like_and_status(page, tmp_path, photos_dir):
         expect(summary).to_contain_text("3 indexed")
         expect(summary).to_contain_text("1 rejected")
         expect(results.locator("tr[data-state=indexed]")).to_have_count(3)
-        _shot(page, "upload")
+        shot(page, "upload")
 
         # Discover: a profile, explained results with thumbnails.
         page.get_by_role("link", name="Discover").click()
@@ -120,7 +69,7 @@ def test_upload_discover_like_and_status(page, tmp_path, photos_dir):
         page.wait_for_function("[...document.querySelectorAll('li.result img')]"
                                ".every(i => i.complete && i.naturalWidth > 0)")
         before = cards.evaluate_all("cards => cards.map(c => c.dataset.imageId)")
-        _shot(page, "discover")
+        shot(page, "discover")
 
         # Like the last one: feedback is posted and the list is fetched again.
         liked = before[-1]
@@ -136,7 +85,7 @@ def test_upload_discover_like_and_status(page, tmp_path, photos_dir):
         after = cards.evaluate_all("cards => cards.map(c => c.dataset.imageId)")
         assert sorted(after) == sorted(before)
         assert after.index(liked) <= before.index(liked)
-        _shot(page, "discover-liked")
+        shot(page, "discover-liked")
 
         # Status: every service healthy, the counts, the queues, retry.
         page.get_by_role("link", name="Status").click()
@@ -148,4 +97,4 @@ def test_upload_discover_like_and_status(page, tmp_path, photos_dir):
         expect(page.get_by_text("No failures.")).to_be_visible()
         page.get_by_role("button", name="Retry failed").click()
         expect(page.get_by_text("Retried 0 images.")).to_be_visible()
-        _shot(page, "status")
+        shot(page, "status")

@@ -59,3 +59,21 @@ def test_a_mixed_batch_stores_the_good_ones_and_the_batch_shows_them(client, pho
     batch = client.get(f"/batches/{answer.get_json()['batch']}").get_json()
     assert [f["state"] or f["status"] for f in batch["files"]] == ["stored", "stored", "rejected"]
     assert client.get("/batches/nope").status_code == 404
+
+
+def test_a_url_list_import_is_queued_with_its_total(client):
+    answer = client.post("/imports/urls", json={"urls": ["http://a.example/1.jpg", " http://a.example/1.jpg ",
+                                                          "http://b.example/2.jpg", ""]})
+    assert answer.status_code == 202, answer.get_json()
+    body = answer.get_json()
+    assert body["kind"] == "urls" and body["state"] == "queued" and body["total"] == 2  # blanks and repeats dropped
+    assert client.get(f"/imports/{body['id']}").get_json()["source"] == "http://a.example/1.jpg and 1 more"
+
+
+@pytest.mark.parametrize("payload, code", [
+    ({"urls": "http://a.example/1.jpg"}, "bad_request"), ([1, 2], "bad_request"), ({"urls": [" "]}, "no_urls"),
+    ({"urls": ["http://a.example/" + "x" * 2100]}, "bad_url"),
+])
+def test_a_bad_url_list_is_400_with_a_reason(client, payload, code):
+    answer = client.post("/imports/urls", json=payload)
+    assert answer.status_code == 400 and answer.get_json()["error"] == code, answer.get_json()

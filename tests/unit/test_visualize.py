@@ -16,10 +16,12 @@ from mosaic.catalog.schema import colours, exif, images, places, tags
 from mosaic.imaging.named_colours import NAMED_COLOURS
 from visualize.figures import CHARTS
 from visualize.filters import Filters
+from visualize.png import PngUnavailable, Renderer
 
 ORIGINAL_NAMES = ["size/static/500/10", "size/dynamic", "year", "brand", "map", "countries", "altitude",
                   "dominant_color", "tags/dendrogram", "tags/top"]
 ALL_PATHS = [chart.path for chart in CHARTS.values()]
+PNG = b"\x89PNG\r\n\x1a\n"  # what the renderer's stand-in draws; the real one: tests/integration/test_dashboards.py
 
 
 def add_photo(connection, image_id, width, height, created, make=None, taken=None, place=None, colour=None,
@@ -135,16 +137,47 @@ def test_html_embeds_plotly_js(filled):
     assert '"topojsonURL": "/topojson/"' in page  # map outlines from this service, not the CDN
 
 
-def test_png_for_format_or_image_accept_else_json(filled):
+def test_json_and_html_point_plotly_at_the_served_outlines(filled):
+    body = figure(filled, "map")
+    assert body["config"] == {"topojsonURL": "/topojson/"}  # Plotly.newPlot(div, body) draws it offline
+    geo = body["layout"]["geo"]
+    # plotly.js asks for <topojsonURL><scope>_<resolution>m.json: this service has that file.
+    outline = filled.get(f"/topojson/{geo['scope']}_{geo['resolution']}m.json")
+    assert outline.status_code == 200 and outline.mimetype == "application/json"
+    topology = outline.get_json()
+    assert topology["type"] == "Topology" and {"land", "coastlines", "countries"} <= set(topology["objects"])
+    page = filled.get("/graph/map?format=html").get_data(as_text=True)
+    assert '"topojsonURL": "/topojson/"' in page
+    assert filled.get("/topojson/world_50m.json").status_code == 404
+    assert filled.get("/topojson/..%2F..%2Fviews.py").status_code == 404
+
+
+def test_png_for_format_or_image_accept_else_json(filled, monkeypatch):
+    drawn = []
+    monkeypatch.setattr("visualize.views.png", lambda fig, width, height: drawn.append((width, height)) or PNG)
     for response in (filled.get("/graph/brand?format=png"),
                      filled.get("/graph/brand", headers={"Accept": "image/avif,image/webp,image/*,*/*;q=0.8"})):
-        if response.status_code == 406:  # no kaleido/chromium on this machine: said so, as JSON
-            assert response.get_json()["error"] == "png_unavailable"
-        else:
-            assert response.status_code == 200 and response.mimetype == "image/png"
-            assert response.data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert response.status_code == 200 and response.mimetype == "image/png" and response.data == PNG
+    assert drawn == [(1000, 600)] * 2
     for accept in ("*/*", "application/json", "application/json, image/png;q=0.5"):
         assert filled.get("/graph/brand", headers={"Accept": accept}).mimetype == "application/json"
+
+
+def test_png_unavailable_is_406_saying_why(filled, monkeypatch):
+    def no_browser(fig, width, height):
+        raise PngUnavailable("PNG export needs chromium (apt-get install chromium) or BROWSER_PATH")
+
+    monkeypatch.setattr("visualize.views.png", no_browser)
+    response = filled.get("/graph/brand?format=png")
+    assert response.status_code == 406 and response.get_json()["error"] == "png_unavailable"
+    assert "chromium" in response.get_json()["message"]
+
+
+def test_renderer_without_a_browser_says_so(monkeypatch, tmp_path):
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium to be found
+    with pytest.raises(PngUnavailable, match="needs chromium"):
+        Renderer().render({"data": [], "layout": {}}, 100, 100)
 
 
 def test_reset_drops_cached_figures(backends, filled):

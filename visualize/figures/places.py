@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import plotly.graph_objects as go
 from sqlalchemy import Connection, Integer, cast, func, select
 
 from mosaic.catalog.schema import exif, images, places
+from visualize import outlines
 from visualize.figures.common import empty, number
 from visualize.filters import Filters
 
@@ -35,8 +37,11 @@ def world_map(connection: Connection, filters: Filters):
         customdata=[[r[2], r[3] or ""] for r in rows],
         hovertemplate="%{customdata[1]}<br>%{customdata[0]} photos<extra></extra>",
     ))
-    figure.update_layout(title=title, geo={"showcountries": True, "projection": {"type": "natural earth"}},
-                         margin={"l": 0, "r": 0, "t": 40, "b": 0})
+    # The whole world rather than plotly.js's default zoom onto the points (one photo would fill the frame);
+    # scope and resolution name the outline file plotly.js fetches (visualize/outlines.py).
+    figure.update_layout(title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0}, geo={
+        "scope": outlines.SCOPE, "resolution": outlines.RESOLUTION, "fitbounds": False, "showcountries": True,
+        "projection": {"type": "natural earth"}})
     return figure
 
 
@@ -59,18 +64,22 @@ def altitude(connection: Connection, filters: Filters):
     joined = images.outerjoin(exif, exif.c.image_id == images.c.id).outerjoin(
         places, places.c.image_id == images.c.id)
     metres = cast(func.coalesce(places.c.altitude, exif.c.gps_altitude), Integer)
-    where = (metres.is_not(None), filters.restrict(images.c.id))
-    low, high = connection.execute(select(func.min(metres), func.max(metres)).select_from(joined).where(*where)).one()
-    if low is None:
+    # Photos per whole metre, binned here: one pass over the joined tables, where asking SQL for the range
+    # first and then for the bins made two; there are a few thousand distinct metres at most.
+    per_metre = dict(connection.execute(
+        select(metres, func.count()).select_from(joined).where(metres.is_not(None), filters.restrict(images.c.id))
+        .group_by(metres)).all())
+    if not per_metre:
         return empty(title)
+    low, high = min(per_metre), max(per_metre)
     step = next((s for s in ALTITUDE_STEPS if (high - low) / s <= 30), 10_000)
     start = math.floor(low / step) * step
-    bin_ = (metres - number(start)) // number(step)
-    rows = connection.execute(select(bin_, func.count()).select_from(joined).where(*where).group_by(bin_)).all()
-    counts = {int(b): n for b, n in rows}
-    bins = range(min(counts), max(counts) + 1)
+    counts = Counter()
+    for metre, photos in per_metre.items():
+        counts[(metre - start) // step] += photos
+    bins = range(max(counts) + 1)
     figure = go.Figure(go.Bar(
-        x=[start + b * step + step / 2 for b in bins], y=[counts.get(b, 0) for b in bins], width=step * 0.95,
+        x=[start + b * step + step / 2 for b in bins], y=[counts[b] for b in bins], width=step * 0.95,
         customdata=[[start + b * step, start + (b + 1) * step] for b in bins],
         hovertemplate="%{customdata[0]}–%{customdata[1]} m<br>%{y} photos<extra></extra>",
     ))

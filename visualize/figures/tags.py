@@ -1,7 +1,10 @@
 """Tags: the most common (`tags/top`) and a dendrogram of how they occur together (`tags/dendrogram`).
 
 The dendrogram clusters tags by co-occurrence: the distance between two tags is 1 - Jaccard(photos with
-one, photos with the other), counted in SQL; scipy's average linkage builds the tree.
+one, photos with the other); scipy's average linkage builds the tree. The counts come from SQL in one pass
+over the tags: each photo's set of chosen tags (a string aggregate per photo), then how many photos have each
+set. There are few distinct sets, and every pair's count follows from them; a self-join of the tags table
+would instead make a row per pair per photo and then de-duplicate them (a tag can come from several sources).
 
 Categories (the original's JSON body {"list": ["animal", "dog", ...]}): a simple interpretation. A tag
 belongs to a category word when the word is part of its label, case-insensitive ("dog" holds "dog" and
@@ -16,7 +19,7 @@ import plotly.graph_objects as go
 from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from mosaic.catalog.schema import tags
 from visualize.figures.common import empty
@@ -24,25 +27,26 @@ from visualize.filters import Filters
 
 TOP_TAGS = 30
 DENDROGRAM_TAGS = 40
+SEPARATOR = "\x1f"  # ASCII's unit separator: joins a photo's labels; no label contains it
 
 
-def _labelled(filters: Filters, categories: tuple[str, ...] = ()):
-    """(image_id, label) once per photo and label (a label given by two sources counts once), filtered."""
-    query = select(tags.c.image_id, tags.c.label).distinct().where(filters.restrict(tags.c.image_id))
+def _photos_per_label(filters: Filters, categories: tuple[str, ...] = (), limit: int = TOP_TAGS):
+    """SELECT label, photos: the most common labels, each photo counted once (a label from two sources too).
+
+    Read from the (label, image_id, source) index (migration 0007): each label's photos come in order.
+    """
+    photos = func.count(func.distinct(tags.c.image_id))
+    query = select(tags.c.label, photos).where(filters.restrict(tags.c.image_id))
     if categories:
         query = query.where(or_(*(func.lower(tags.c.label).contains(word.lower(), autoescape=True)
                                   for word in categories)))
-    return query.subquery("labelled")
+    return query.group_by(tags.c.label).order_by(photos.desc(), tags.c.label).limit(limit)
 
 
 def top_tags(connection: Connection, filters: Filters):
     """The most common tags (photos carrying each), stacked by what gave the tag (detector, scene, dataset)."""
     title = "Most common tags"
-    labelled = _labelled(filters)
-    top = connection.execute(
-        select(labelled.c.label, func.count()).group_by(labelled.c.label)
-        .order_by(func.count().desc(), labelled.c.label).limit(TOP_TAGS)
-    ).all()
+    top = connection.execute(_photos_per_label(filters)).all()
     if not top:
         return empty(title)
     labels = [r[0] for r in top]
@@ -61,26 +65,13 @@ def top_tags(connection: Connection, filters: Filters):
 
 def dendrogram(connection: Connection, filters: Filters, categories: tuple[str, ...] = ()):
     title = "Tags that occur together" + (f" (under {', '.join(categories)})" if categories else "")
-    labelled = _labelled(filters, categories)
-    counts = dict(connection.execute(
-        select(labelled.c.label, func.count()).group_by(labelled.c.label)
-        .order_by(func.count().desc(), labelled.c.label).limit(DENDROGRAM_TAGS)).all())
-    if len(counts) < 2:
-        return empty(title, "no data yet" if not counts else "no data yet: only one tag to cluster")
-    labels = sorted(counts)
-    other = tags.alias("other")
-    pairs = connection.execute(
-        select(tags.c.label, other.c.label, func.count(func.distinct(tags.c.image_id)))
-        .select_from(tags.join(other, and_(other.c.image_id == tags.c.image_id, other.c.label > tags.c.label)))
-        .where(tags.c.label.in_(labels), other.c.label.in_(labels), filters.restrict(tags.c.image_id))
-        .group_by(tags.c.label, other.c.label)
-    ).all()
-    index = {label: i for i, label in enumerate(labels)}
-    distance = np.ones((len(labels), len(labels)))
+    labels = sorted(r[0] for r in connection.execute(_photos_per_label(filters, categories, DENDROGRAM_TAGS)))
+    if len(labels) < 2:
+        return empty(title, "no data yet" if not labels else "no data yet: only one tag to cluster")
+    together = _co_occurrence(connection, filters, labels)
+    photos = np.diag(together)
+    distance = 1.0 - together / (photos[:, None] + photos[None, :] - together)
     np.fill_diagonal(distance, 0.0)
-    for a, b, both in pairs:
-        i, j = index[a], index[b]
-        distance[i, j] = distance[j, i] = 1.0 - both / (counts[a] + counts[b] - both)
     tree = scipy_dendrogram(linkage(squareform(distance, checks=False), method="average"), no_plot=True,
                             labels=[_leaf(label, categories) for label in labels])
     xs, ys = [], []
@@ -94,6 +85,28 @@ def dendrogram(connection: Connection, filters: Filters, categories: tuple[str, 
                "ticktext": tree["ivl"], "tickangle": -60},
     )
     return figure
+
+
+def _co_occurrence(connection: Connection, filters: Filters, labels: list[str]) -> np.ndarray:
+    """Photos having both labels[i] and labels[j] (the diagonal: photos having labels[i])."""
+    # Other labels become NULL, which the aggregate skips; filtering them in WHERE instead would make SQLite
+    # read the label index and sort by photo, where the primary key already comes in photo order.
+    chosen = case((tags.c.label.in_(labels), tags.c.label))
+    per_photo = (select(func.aggregate_strings(chosen, SEPARATOR).label("labels"))
+                 .where(filters.restrict(tags.c.image_id)).group_by(tags.c.image_id).subquery())
+    sets = connection.execute(select(per_photo.c.labels, func.count()).group_by(per_photo.c.labels)).all()
+    index = {label: i for i, label in enumerate(labels)}
+    rows, columns, weights = [], [], []
+    for joined, photos in sets:
+        if joined is None:  # none of the chosen labels
+            continue
+        present = {index[label] for label in joined.split(SEPARATOR)}  # a set: one label, several sources
+        rows += [len(weights)] * len(present)
+        columns += present
+        weights.append(photos)
+    has = np.zeros((len(weights), len(labels)))
+    has[rows, columns] = 1.0
+    return has.T @ (has * np.array(weights, dtype=float)[:, None])
 
 
 def _leaf(label: str, categories: tuple[str, ...]) -> str:

@@ -1,9 +1,26 @@
 "use client";
 
-import { DragEvent, useEffect, useRef, useState } from "react";
-import { Batch, FileResult, getJson, uploadFiles } from "@/lib/api";
+import Link from "next/link";
+import { DragEvent, useEffect, useState } from "react";
+import { Batch, FileResult, getJson, message, photoHref, uploadFiles } from "@/lib/api";
 
 const FINAL = new Set(["indexed", "failed"]);
+// Files go in small groups, one request each: per-file progress, and one bad request loses little.
+const GROUP_FILES = 8;
+const GROUP_BYTES = 20 * 1024 * 1024;
+const PARALLEL_REQUESTS = 2;
+const BATCHES_PER_POLL = 3;
+// What a folder may hold besides photos (sidecars, .DS_Store) is left out rather than rejected one by one.
+const PHOTO = /\.(jpe?g|png|webp|gif|tiff?|bmp|heic|heif|avif)$/i;
+
+type Item = {
+  file: File;
+  name: string;
+  progress: number;
+  result?: FileResult;
+  batch?: string;
+  position?: number;
+};
 
 function finished(batch: Batch): boolean {
   return batch.files.every((f) => f.status === "rejected" || !f.id || FINAL.has(f.state ?? ""));
@@ -15,22 +32,54 @@ function describe(file: FileResult): string {
   return "Stored";
 }
 
+function groups(items: number[], files: File[]): number[][] {
+  const made: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const i of items) {
+    if (current.length && (current.length >= GROUP_FILES || bytes + files[i].size > GROUP_BYTES)) {
+      made.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(i);
+    bytes += files[i].size;
+  }
+  if (current.length) made.push(current);
+  return made;
+}
+
+/** Each file's share of a multipart body sent in order: its bytes plus an even part of the form's overhead. */
+function fileProgress(sizes: number[], loaded: number, total: number): number[] {
+  const overhead = Math.max(0, total - sizes.reduce((a, b) => a + b, 0)) / sizes.length;
+  let start = 0;
+  return sizes.map((size) => {
+    const span = size + overhead;
+    const part = Math.min(1, Math.max(0, (loaded - start) / (span || 1)));
+    start += span;
+    return part;
+  });
+}
+
 export default function UploadPage() {
-  const input = useRef<HTMLInputElement>(null);
-  const [files, setFiles] = useState<File[]>([]);
+  const [chosen, setChosen] = useState<File[]>([]);
+  const [skipped, setSkipped] = useState(0);
   const [dragging, setDragging] = useState(false);
-  const [progress, setProgress] = useState<number | null>(null);
-  const [results, setResults] = useState<FileResult[] | null>(null);
-  const [batch, setBatch] = useState<Batch | null>(null);
-  const [batchId, setBatchId] = useState<string | null>(null);
+  const [items, setItems] = useState<Item[] | null>(null);
+  const [sending, setSending] = useState(false);
+  const [batches, setBatches] = useState<Record<string, Batch>>({});
+  const [batchIds, setBatchIds] = useState<string[]>([]);
   const [error, setError] = useState("");
 
-  function choose(list: FileList | null) {
+  function choose(list: FileList | null, onlyPhotos = false) {
     if (!list) return;
-    setFiles((current) => [...current, ...Array.from(list)]);
-    setResults(null);
-    setBatch(null);
-    setBatchId(null);
+    const all = Array.from(list);
+    const kept = onlyPhotos ? all.filter((f) => f.type.startsWith("image/") || PHOTO.test(f.name)) : all;
+    setSkipped((n) => n + all.length - kept.length);
+    setChosen((current) => [...current, ...kept]);
+    setItems(null);
+    setBatches({});
+    setBatchIds([]);
   }
 
   function onDrop(event: DragEvent) {
@@ -39,46 +88,70 @@ export default function UploadPage() {
     choose(event.dataTransfer.files);
   }
 
-  async function upload() {
-    setError("");
-    setProgress(0);
+  function patch(index: number, change: Partial<Item>) {
+    setItems((current) => current && current.map((item, i) => (i === index ? { ...item, ...change } : item)));
+  }
+
+  async function send(group: number[], files: File[]) {
+    const sizes = group.map((i) => files[i].size);
     try {
-      const answer = await uploadFiles(files, setProgress);
-      setResults(answer.files);
-      setBatchId(answer.batch);
-      setFiles([]);
+      const answer = await uploadFiles(group.map((i) => files[i]), (loaded, total) =>
+        fileProgress(sizes, loaded, total).forEach((part, k) => patch(group[k], { progress: part })),
+      );
+      group.forEach((i, k) => patch(i, { progress: 1, result: answer.files[k], batch: answer.batch ?? undefined,
+                                         position: k }));
+      if (answer.batch) setBatchIds((ids) => [...ids, answer.batch!]);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setProgress(null);
+      const reason = message(e);
+      group.forEach((i) => patch(i, { result: { name: files[i].name, status: "rejected", id: null,
+                                                duplicate_of: null, reason } }));
     }
   }
 
-  // Follow the batch through the pipeline until every stored file is indexed or failed.
-  useEffect(() => {
-    if (!batchId) return;
-    let stop = false;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
-      try {
-        const found = await getJson<Batch>(`/gather/batches/${encodeURIComponent(batchId)}`);
-        if (stop) return;
-        setBatch(found);
-        if (finished(found)) return;
-      } catch (e) {
-        if (!stop) setError(e instanceof Error ? e.message : String(e));
-      }
-      if (!stop) timer = setTimeout(poll, 700);
+  async function upload() {
+    const files = chosen;
+    setError("");
+    setItems(files.map((file) => ({ file, name: file.webkitRelativePath || file.name, progress: 0 })));
+    setChosen([]);
+    setSkipped(0);
+    setSending(true);
+    const queue = groups(files.map((_, i) => i), files);
+    const worker = async () => {
+      for (let group = queue.shift(); group; group = queue.shift()) await send(group, files);
     };
-    poll();
+    await Promise.all(Array.from({ length: PARALLEL_REQUESTS }, worker));
+    setSending(false);
+  }
+
+  // Follow every batch through the pipeline until each stored file is indexed or failed. Batches finish
+  // roughly in upload order, so only the earliest unfinished few are asked about each round.
+  const waiting = batchIds.filter((id) => !batches[id] || !finished(batches[id]));
+  const waitingKey = waiting.slice(0, BATCHES_PER_POLL).join(",");
+  useEffect(() => {
+    if (!waitingKey) return;
+    let stop = false;
+    const timer = setTimeout(async () => {
+      try {
+        const found = await Promise.all(
+          waitingKey.split(",").map((id) => getJson<Batch>(`/gather/batches/${encodeURIComponent(id)}`)),
+        );
+        if (!stop) setBatches((known) => ({ ...known, ...Object.fromEntries(found.map((b) => [b.batch, b])) }));
+      } catch (e) {
+        if (!stop) setError(message(e));
+      }
+    }, 700);
     return () => {
       stop = true;
       clearTimeout(timer);
     };
-  }, [batchId]);
+  }, [waitingKey, batches]);
 
-  const states = new Map((batch?.files ?? []).map((f, i) => [i, f]));
-  const done = batch ? finished(batch) : false;
+  const counts: Record<string, number> = {};
+  for (const batch of Object.values(batches))
+    for (const [state, n] of Object.entries(batch.counts)) counts[state] = (counts[state] ?? 0) + n;
+  const sent = items !== null && !sending;
+  const done = sent && batchIds.length > 0 && waiting.length === 0;
+  const choosing = chosen.length > 0;
 
   return (
     <>
@@ -93,42 +166,49 @@ export default function UploadPage() {
            onDragLeave={() => setDragging(false)}
            onDrop={onDrop}>
         <p>Drop photos here, or</p>
-        <input id="files" ref={input} type="file" multiple accept="image/*,.jpg,.jpeg,.png,.webp,.heic,.tif,.tiff"
-               className="visually-hidden" onChange={(e) => {
-                 choose(e.target.files);
-                 e.target.value = "";
-               }} />
-        <label htmlFor="files" className="button">
-          Choose photos…
-        </label>
+        <div className="row centred">
+          <input id="files" type="file" multiple accept="image/*,.jpg,.jpeg,.png,.webp,.heic,.tif,.tiff"
+                 className="visually-hidden" onChange={(e) => {
+                   choose(e.target.files);
+                   e.target.value = "";
+                 }} />
+          <label htmlFor="files" className="button">
+            Choose photos…
+          </label>
+          {/* webkitdirectory: every browser's folder picker; not in React's typings. */}
+          <input id="folder" type="file" multiple className="visually-hidden"
+                 {...{ webkitdirectory: "", directory: "" }} onChange={(e) => {
+                   choose(e.target.files, true);
+                   e.target.value = "";
+                 }} />
+          <label htmlFor="folder" className="button">
+            Choose a folder…
+          </label>
+        </div>
       </div>
 
-      {files.length > 0 && (
+      {choosing && (
         <section className="card" aria-label="Chosen files">
-          <h2>{files.length} file{files.length === 1 ? "" : "s"} chosen</h2>
+          <h2>
+            {chosen.length} file{chosen.length === 1 ? "" : "s"} chosen
+          </h2>
+          {skipped > 0 && <p className="muted">{skipped} file{skipped === 1 ? "" : "s"} in the folder are not photos and were left out.</p>}
           <ul className="plain">
-            {files.map((f, i) => (
+            {chosen.map((f, i) => (
               <li key={`${f.name}-${i}`}>
-                {f.name} <span className="muted">({Math.max(1, Math.round(f.size / 1024))} KB)</span>
+                {f.webkitRelativePath || f.name} <span className="muted">({Math.max(1, Math.round(f.size / 1024))} KB)</span>
               </li>
             ))}
           </ul>
           <div className="row">
-            <button type="button" className="primary" onClick={upload} disabled={progress !== null}>
-              Upload {files.length} file{files.length === 1 ? "" : "s"}
+            <button type="button" className="primary" onClick={upload} disabled={sending}>
+              Upload {chosen.length} file{chosen.length === 1 ? "" : "s"}
             </button>
-            <button type="button" onClick={() => setFiles([])} disabled={progress !== null}>
+            <button type="button" onClick={() => { setChosen([]); setSkipped(0); }} disabled={sending}>
               Clear
             </button>
           </div>
         </section>
-      )}
-
-      {progress !== null && (
-        <p>
-          <label htmlFor="upload-progress">Uploading </label>
-          <progress id="upload-progress" max={1} value={progress} /> {Math.round(progress * 100)}%
-        </p>
       )}
 
       {error && (
@@ -137,42 +217,50 @@ export default function UploadPage() {
         </p>
       )}
 
-      {results && (
+      {items && (
         <section aria-label="Upload results" className="card">
           <h2>Results</h2>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">File</th>
-                <th scope="col">Result</th>
-                <th scope="col">Pipeline</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.map((file, i) => {
-                const live = states.get(i);
-                const state = file.status === "rejected" ? "—" : live?.state ?? "waiting";
-                return (
-                  <tr key={`${file.name}-${i}`} data-status={file.status} data-state={state}>
-                    <td>{file.name}</td>
-                    <td className={`status-${file.status}`}>{describe(file)}</td>
-                    <td>
-                      {state}
-                      {live?.error ? `: ${live.error}` : ""}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <div className="table-scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">File</th>
+                  <th scope="col">Upload</th>
+                  <th scope="col">Result</th>
+                  <th scope="col">Pipeline</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((item, i) => {
+                  const file = item.result;
+                  const live = item.batch !== undefined ? batches[item.batch]?.files[item.position ?? -1] : undefined;
+                  const state = !file ? "sending" : file.status === "rejected" ? "—" : live?.state ?? "waiting";
+                  const id = file?.id ?? file?.duplicate_of;
+                  return (
+                    <tr key={i} data-status={file?.status ?? "sending"} data-state={state}>
+                      <td>{id ? <Link href={photoHref(id)}>{item.name}</Link> : item.name}</td>
+                      <td>
+                        <progress max={1} value={item.progress} aria-label={`Upload of ${item.name}`} />{" "}
+                        {Math.round(item.progress * 100)}%
+                      </td>
+                      <td className={file ? `status-${file.status}` : undefined}>{file ? describe(file) : "…"}</td>
+                      <td>
+                        {state}
+                        {live?.error ? `: ${live.error}` : ""}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
           <p role="status" aria-live="polite" className="batch-summary">
-            {batch
-              ? `${done ? "Batch complete" : "Processing"}: ${Object.entries(batch.counts)
-                  .map(([state, n]) => `${n} ${state}`)
-                  .join(", ")}`
-              : batchId
-                ? "Following the batch…"
-                : "Nothing was stored."}
+            {!sent
+              ? "Uploading…"
+              : batchIds.length === 0
+                ? "Nothing was stored."
+                : `${done ? "Batch complete" : "Processing"}: ${
+                    Object.entries(counts).map(([state, n]) => `${n} ${state}`).join(", ") || "…"}`}
           </p>
         </section>
       )}

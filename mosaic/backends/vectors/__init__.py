@@ -21,6 +21,24 @@ class Collection:
     dim: int
     metric: str = "L2"  # L2 | IP | COSINE (float vectors); HAMMING (binary)
     binary: bool = False
+    # > 0: an IVF_FLAT index with this many clusters, searched in `probes` of them (approximate, for large
+    # collections of clustered vectors such as image embeddings); 0: an exact scan (FLAT / BIN_FLAT).
+    clusters: int = 0
+    probes: int = 0
+
+    @property
+    def index_type(self) -> str:
+        if self.binary:
+            return "BIN_FLAT"
+        return "IVF_FLAT" if self.clusters else "FLAT"
+
+    @property
+    def index_params(self) -> dict:
+        return {"nlist": self.clusters} if self.clusters else {}
+
+    @property
+    def search_params(self) -> dict:
+        return {"nprobe": self.probes} if self.clusters else {}
 
 
 @dataclass(frozen=True)
@@ -58,12 +76,20 @@ class VectorStore:
             schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ID_LENGTH)
             vector_type = DataType.BINARY_VECTOR if collection.binary else DataType.FLOAT_VECTOR
             schema.add_field("vector", vector_type, dim=collection.dim)
-            index = self.client.prepare_index_params()
-            index_type = "BIN_FLAT" if collection.binary else "FLAT"
-            index.add_index("vector", index_type=index_type, metric_type=collection.metric)
-            self.client.create_collection(collection.name, schema=schema, index_params=index)
+            self.client.create_collection(collection.name, schema=schema, index_params=self._index(collection))
+        elif self.client.describe_index(collection.name, "vector").get("index_type") != collection.index_type:
+            # A collection made by an older release with another index: rebuild the index, keep the vectors.
+            self.client.release_collection(collection.name)
+            self.client.drop_index(collection.name, "vector")
+            self.client.create_index(collection.name, self._index(collection))
         self.client.load_collection(collection.name)
         self._ready.add(collection.name)
+
+    def _index(self, collection: Collection):
+        index = self.client.prepare_index_params()
+        index.add_index("vector", index_type=collection.index_type, metric_type=collection.metric,
+                        params=collection.index_params)
+        return index
 
     def upsert(self, collection: Collection, rows: Sequence[tuple[str, Sequence[float] | bytes]]) -> None:
         self.ensure(collection)
@@ -77,7 +103,8 @@ class VectorStore:
             raise ValueError(f"not an image id: {exclude!r}")  # it goes into a filter expression
         expr = f'id != "{exclude}"' if exclude else ""
         found = self.client.search(
-            collection.name, [_vector(vector, collection)], limit=limit, filter=expr, output_fields=["id"]
+            collection.name, [_vector(vector, collection)], limit=limit, filter=expr, output_fields=["id"],
+            search_params={"metric_type": collection.metric, "params": collection.search_params},
         )
         return [Hit(hit["id"], float(hit["distance"])) for hit in found[0]]
 
@@ -92,7 +119,7 @@ class VectorStore:
         self.ensure(collection)
         if not vectors:
             return []
-        params: dict = {"radius": radius}
+        params: dict = {**collection.search_params, "radius": radius}
         if range_filter is not None:
             params["range_filter"] = range_filter
         found = self.client.search(

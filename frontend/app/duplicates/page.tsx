@@ -1,0 +1,98 @@
+"use client";
+
+import { useCallback, useEffect, useState } from "react";
+import GroupView from "@/components/GroupView";
+import { DuplicateGroup, getJson, message, postJson } from "@/lib/api";
+
+export default function DuplicatesPage() {
+  const [showResolved, setShowResolved] = useState(false);
+  const [groups, setGroups] = useState<DuplicateGroup[] | null>(null);
+  const [total, setTotal] = useState(0);
+  const [error, setError] = useState("");
+  const [note, setNote] = useState("");
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const answer = await getJson<{ groups: DuplicateGroup[]; total: number }>(
+        `/recommend/duplicates${showResolved ? "" : "?resolved=false"}`,
+      );
+      setGroups(answer.groups);
+      setTotal(answer.total);
+      setError("");
+    } catch (e) {
+      setError(message(e));
+    }
+  }, [showResolved]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  async function resolve(group: DuplicateGroup) {
+    setBusy(group.id);
+    setError("");
+    try {
+      const answer = await postJson<{ group: DuplicateGroup }>(
+        `/recommend/duplicates/${encodeURIComponent(group.id)}/resolve`, {},
+      );
+      setNote(`Group of ${answer.group.members.length} resolved: the best photo is kept.`);
+      await load();
+    } catch (e) {
+      setError(message(e));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <>
+      <h1>Duplicates</h1>
+      <p className="lead">
+        Photos that are copies of one another (resized, recompressed, cropped). Each group marks its best member
+        and says why; resolving a group keeps it settled until a new copy joins it.
+      </p>
+      <div className="row">
+        <input id="show-resolved" type="checkbox" checked={showResolved}
+               onChange={(e) => setShowResolved(e.target.checked)} />
+        <label htmlFor="show-resolved">Show resolved groups too</label>
+        <button type="button" onClick={() => load()}>
+          Refresh
+        </button>
+      </div>
+      <div role="status" aria-live="polite" className="note">
+        {note}
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {groups && (
+        <section aria-labelledby="groups-heading">
+          <h2 id="groups-heading">
+            {total} {showResolved ? "" : "open "}group{total === 1 ? "" : "s"}
+          </h2>
+          {groups.length === 0 && <p>No duplicates to review.</p>}
+          <ol className="plain">
+            {groups.map((group, i) => (
+              <li key={group.id} className="card group" data-group-id={group.id}
+                  aria-label={`Group ${i + 1} of ${group.members.length} photos`}>
+                <h3>
+                  Group {i + 1}: {group.members.length} photos
+                </h3>
+                <GroupView group={group} />
+                {!group.resolved && (
+                  <button type="button" className="primary" disabled={busy !== null}
+                          onClick={() => resolve(group)}>
+                    Keep the best, mark resolved
+                  </button>
+                )}
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+    </>
+  );
+}

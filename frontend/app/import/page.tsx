@@ -1,0 +1,165 @@
+"use client";
+
+import Link from "next/link";
+import { FormEvent, useEffect, useState } from "react";
+import { Batch, DatasetStatus, getJson, ImportRun, message, photoHref, postJson } from "@/lib/api";
+
+const FINAL = new Set(["completed", "failed"]);
+
+function done(run: ImportRun): number {
+  return run.stored + run.duplicates + run.skipped + run.failed;
+}
+
+export default function ImportPage() {
+  const [dataset, setDataset] = useState<DatasetStatus | null>(null);
+  const [limit, setLimit] = useState("");
+  const [sample, setSample] = useState("");
+  const [urls, setUrls] = useState("");
+  const [importId, setImportId] = useState<string | null>(null);
+  const [run, setRun] = useState<ImportRun | null>(null);
+  const [batch, setBatch] = useState<Batch | null>(null);
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    getJson<DatasetStatus>("/gather/status").then(setDataset, (e) => setError(message(e)));
+  }, []);
+
+  async function start(url: string, body: object) {
+    setBusy(true);
+    setError("");
+    setRun(null);
+    setBatch(null);
+    try {
+      const started = await postJson<ImportRun>(url, body);
+      setRun(started);
+      setImportId(started.id);
+    } catch (e) {
+      setError(message(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function startDataset(event: FormEvent) {
+    event.preventDefault();
+    const body: Record<string, number> = {};
+    if (limit) body.limit = Number(limit);
+    if (sample) body.sample = Number(sample) / 100;
+    start("/gather/imports", body);
+  }
+
+  function startUrls(event: FormEvent) {
+    event.preventDefault();
+    start("/gather/imports/urls", { urls: urls.split("\n").map((u) => u.trim()).filter(Boolean) });
+  }
+
+  // Follow the import (kept in the catalog, so any process reports it) until it completes or fails.
+  useEffect(() => {
+    if (!importId) return;
+    let stop = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      try {
+        const found = await getJson<ImportRun>(`/gather/imports/${encodeURIComponent(importId)}`);
+        if (stop) return;
+        setRun(found);
+        if (found.batch_id) setBatch(await getJson<Batch>(`/gather/batches/${encodeURIComponent(found.batch_id)}`));
+        if (FINAL.has(found.state)) return;
+      } catch (e) {
+        if (!stop) setError(message(e));
+      }
+      if (!stop) timer = setTimeout(poll, 700);
+    };
+    poll();
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [importId]);
+
+  return (
+    <>
+      <h1>Import</h1>
+      <p className="lead">Bring in many photos at once: the configured Unsplash dataset folder, or a list of URLs.</p>
+
+      <div className="two-columns">
+        <form className="card" onSubmit={startUrls} aria-labelledby="urls-heading">
+          <h2 id="urls-heading">A list of URLs</h2>
+          <div className="field">
+            <label htmlFor="urls">Photo URLs, one per line</label>
+            <textarea id="urls" rows={6} value={urls} onChange={(e) => setUrls(e.target.value)}
+                      placeholder="https://example.org/photo.jpg" />
+          </div>
+          <p className="muted">Private and loopback addresses are refused unless MOSAIC_URL_ALLOWLIST lists them.</p>
+          <button type="submit" className="primary" disabled={busy || !urls.trim()}>
+            Import URLs
+          </button>
+        </form>
+
+        <form className="card" onSubmit={startDataset} aria-labelledby="dataset-heading">
+          <h2 id="dataset-heading">The Unsplash dataset</h2>
+          <p>
+            Latest dataset import: {dataset ? `${dataset.status}, ${dataset.message}` : "…"}
+          </p>
+          <div className="field">
+            <label htmlFor="limit">Only the first N photos (optional)</label>
+            <input id="limit" type="number" min={1} value={limit} onChange={(e) => setLimit(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="sample">A sample, in % of the photos (optional)</label>
+            <input id="sample" type="number" min={0.01} max={100} step="any" value={sample}
+                   onChange={(e) => setSample(e.target.value)} />
+          </div>
+          <button type="submit" className="primary" disabled={busy}>
+            Import the dataset
+          </button>
+        </form>
+      </div>
+
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+
+      {run && (
+        <section className="card" aria-labelledby="progress-heading" data-import-state={run.state}>
+          <h2 id="progress-heading">Import progress</h2>
+          <p>
+            {run.kind === "urls" ? "URL list" : "Dataset"}: {run.source}
+          </p>
+          <p>
+            <label htmlFor="import-progress">
+              {done(run)} of {run.total || "?"} done{" "}
+            </label>
+            <progress id="import-progress" max={run.total || 1} value={run.total ? done(run) : undefined} />
+          </p>
+          <dl className="counts">
+            {(["stored", "duplicates", "skipped", "failed"] as const).map((name) => (
+              <div key={name} data-count={name}>
+                <dt>{name}</dt>
+                <dd>{run[name]}</dd>
+              </div>
+            ))}
+          </dl>
+          <p role="status" aria-live="polite" className="import-state">
+            {run.state === "completed" ? "Import complete" : run.state === "failed" ? "Import failed" : `Import ${run.state}…`}
+            {run.message ? `: ${run.message}` : ""}
+          </p>
+          {batch && (
+            <ul className="plain" aria-label="Imported files">
+              {batch.files.map((file, i) => (
+                <li key={i} className={`status-${file.status}`}>
+                  {file.id ? <Link href={photoHref(file.id)}>{file.name}</Link> : file.name} — {file.status}
+                  {file.reason ? `: ${file.reason}` : ""}
+                  {file.state ? ` (${file.state})` : ""}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+    </>
+  );
+}
