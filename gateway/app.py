@@ -52,7 +52,8 @@ def _root_app(settings: Settings) -> Flask:
 
     @app.get("/api/v1/health")
     def health():
-        return jsonify(services=[f"/{name}/api/v1/health" for name in SERVICES])
+        return jsonify(services=[f"/{name}/api/v1/health" for name in SERVICES],
+                       links={"lab": settings.lab_url, "api_docs": "/api/docs"})
 
     _serve_api_docs(app)
     if ui is None:

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
         description='Other sites\' origins allowed to call the API from a browser (JSON: ["https://app.example"])',
     )
     frontend_dir: Path | None = Field(None, description="The web UI's static export (default: frontend/out)")
+    lab_url: str | None = Field(
+        "http://127.0.0.1:8888/lab",
+        description="Where users open the Jupyter lab (`mosaic lab`), linked from the Status page; never the token",
+    )
     samples_dir: Path = Field(Path(".cache/photos"), description="Sample photos ingested on first `mosaic run`")
     ingest_samples: bool = True
 

@@ -72,10 +72,12 @@ class Group:
     reason: str
     resolved: bool = False
     resolved_at: str | None = None
+    kept: str | None = None  # the member the user kept when resolving (the best unless they chose another)
+    details: list[dict] = field(default_factory=list)  # per member, in `members` order: what the rule compared
 
     def as_json(self) -> dict:
         return {"id": self.id, "best": self.best, "members": self.members, "resolved": self.resolved,
-                "resolved_at": self.resolved_at, "reason": self.reason}
+                "resolved_at": self.resolved_at, "kept": self.kept, "reason": self.reason, "details": self.details}
 
 
 # -- shared helpers ------------------------------------------------------------------------------------------------
@@ -183,11 +185,11 @@ def _member_info(connection, ids: list[str]) -> dict[str, dict]:
     info: dict[str, dict] = {}
     for part in chunks(ids):
         for row in connection.execute(
-            select(images.c.id, images.c.width, images.c.height, images.c.bytes, images.c.created_at)
-            .where(images.c.id.in_(part))
+            select(images.c.id, images.c.width, images.c.height, images.c.bytes, images.c.created_at,
+                   images.c.original_name).where(images.c.id.in_(part))
         ):
             info[row.id] = {"width": row.width or 0, "height": row.height or 0, "bytes": row.bytes or 0,
-                            "created_at": row.created_at, "exif_fields": 0}
+                            "created_at": row.created_at, "exif_fields": 0, "name": row.original_name}
         for row in connection.execute(select(exif).where(exif.c.image_id.in_(part))).mappings():
             if row["image_id"] in info:
                 info[row["image_id"]]["exif_fields"] = sum(row[name] is not None for name in EXIF_FIELDS)
@@ -220,12 +222,14 @@ def order_members(members: list[str], info: dict[str, dict]) -> tuple[list[str],
     return ordered, reason
 
 
-def _resolutions(connection, ids: list[str]) -> dict[str, str]:
+def _resolutions(connection, ids: list[str]) -> dict[str, tuple[str | None, str]]:
+    """{group id: (resolved at, kept member)}"""
     found = {}
     for part in chunks(ids):
-        for row in connection.execute(select(duplicate_resolutions.c.group_id, duplicate_resolutions.c.resolved_at)
+        for row in connection.execute(select(duplicate_resolutions.c.group_id, duplicate_resolutions.c.resolved_at,
+                                             duplicate_resolutions.c.best)
                                       .where(duplicate_resolutions.c.group_id.in_(part))):
-            found[row.group_id] = row.resolved_at.isoformat() if row.resolved_at else None
+            found[row.group_id] = (row.resolved_at.isoformat() if row.resolved_at else None, row.best)
     return found
 
 
@@ -237,11 +241,15 @@ def _make_groups(backends: Backends, components: list[list[str]]) -> list[Group]
         made = []
         for members in components:
             ordered, reason = order_members(members, info)
-            made.append(Group(group_id(members), ordered[0], ordered, reason))
+            details = [{"id": i, "name": info[i]["name"], "width": info[i]["width"], "height": info[i]["height"],
+                        "bytes": info[i]["bytes"], "exif_fields": info[i]["exif_fields"]}
+                       for i in ordered if i in info]
+            made.append(Group(group_id(members), ordered[0], ordered, reason, details=details))
         resolved = _resolutions(connection, [group.id for group in made])
     for group in made:
         if group.id in resolved:
-            group.resolved, group.resolved_at = True, resolved[group.id]
+            group.resolved = True
+            group.resolved_at, group.kept = resolved[group.id]
     return made
 
 
@@ -336,19 +344,27 @@ def all_groups(backends: Backends) -> list[Group]:
     return groups
 
 
-def resolve(backends: Backends, wanted_id: str) -> Group:
-    """Mark a current group resolved; UnknownImage(wanted_id) when no current group has that id."""
+class NotAMember(ValueError):
+    pass
+
+
+def resolve(backends: Backends, wanted_id: str, keep: str | None = None) -> Group:
+    """Mark a current group resolved, keeping `keep` (default: the best member). UnknownImage(wanted_id) when no
+    current group has that id; NotAMember when `keep` is not one of its members."""
     for group in all_groups(backends):
         if group.id == wanted_id:
             break
     else:
         raise UnknownImage(wanted_id)
+    kept = keep or group.best
+    if kept not in group.members:
+        raise NotAMember(f"{kept!r} is not a member of group {group.id}: keep one of {', '.join(group.members)}")
     with backends.catalog.begin() as connection:
         connection.execute(duplicate_resolutions.delete().where(duplicate_resolutions.c.group_id == group.id))
         when = now()
         connection.execute(duplicate_resolutions.insert().values(
-            group_id=group.id, best=group.best, members=group.members, resolved_at=when))
-    group.resolved, group.resolved_at = True, when.isoformat()
+            group_id=group.id, best=kept, members=group.members, resolved_at=when))
+    group.resolved, group.resolved_at, group.kept = True, when.isoformat(), kept
     return group
 
 

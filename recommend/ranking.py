@@ -26,10 +26,10 @@ import numpy as np
 from sqlalchemy import select
 
 from mosaic.backends import Backends
-from mosaic.catalog.schema import colours, exif, hashes, images, tags
+from mosaic.catalog.schema import colours, exif, images, tags
 from mosaic.features import STYLE, style_vector
-from mosaic.imaging.fingerprints import is_near_duplicate
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, rgb_to_lab
+from recommend.duplicates import near_components
 from recommend.feedback import Feedback, feedback_parts
 from recommend.profile import Profile
 from recommend.words import WordVectors, relevance, singular, word_vectors
@@ -57,7 +57,6 @@ class Candidate:
     make: str | None
     colours: list[dict]  # hex, lab_l, lab_a, lab_b, share, name; largest first
     tags: dict[str, float | None] | set[str]  # label -> confidence (None: no score)
-    hashes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.tags, dict):
@@ -234,7 +233,7 @@ def recommend(backends: Backends, profile: Profile, limit: int, offset: int = 0,
     clock.lap("load")
     scored = _score_all(profile, modes, given, words, candidates)
     clock.lap("score")
-    kept = _collapse_duplicates(scored, window=(offset + limit) * 3)
+    kept = _collapse_duplicates(backends, scored, window=(offset + limit) * 3)
     order = _diversify(kept, offset + limit)
     clock.lap("rank")
     page = sorted(order[offset:offset + limit], key=lambda entry: (-entry[0], entry[2].id))
@@ -301,17 +300,20 @@ def _set_preferences(profile: Profile) -> list[str]:
     return names
 
 
-def _collapse_duplicates(scored: list, window: int) -> list:
-    """Near-duplicates (phash+dhash within the fingerprint rule) among the top `window` fold into the best."""
+def _collapse_duplicates(backends: Backends, scored: list, window: int) -> list:
+    """Near-duplicates (the duplicates module's rule) among the top `window` fold into their best-scoring member,
+    which lists the others under "duplicates"."""
+    groups = near_components(backends, [entry[2].id for entry in scored[:window]])
+    group_of = {image_id: number for number, members in enumerate(groups) for image_id in members}
     kept: list = []
-    for index, entry in enumerate(scored):
-        image = entry[2]
-        if index < window and len(image.hashes) == 2:
-            twin = next((k for k in kept if len(k[2].hashes) == 2
-                         and is_near_duplicate(k[2].hashes, image.hashes)), None)
-            if twin is not None:
-                twin[3].append(image.id)
-                continue
+    shown: dict[int, tuple] = {}
+    for entry in scored:
+        group = group_of.get(entry[2].id)
+        if group in shown:
+            shown[group][3].append(entry[2].id)
+            continue
+        if group is not None:
+            shown[group] = entry
         kept.append(entry)
     return kept
 
@@ -465,9 +467,6 @@ def _load(backends: Backends, ids: list[str]) -> list[Candidate]:
         ).mappings().all()
         tag_rows = connection.execute(
             select(tags.c.image_id, tags.c.label, tags.c.score).where(tags.c.image_id.in_(ids))).all()
-        hash_rows = connection.execute(
-            select(hashes.c.image_id, hashes.c.kind, hashes.c.value)
-            .where(hashes.c.image_id.in_(ids), hashes.c.kind.in_(("phash", "dhash")))).all()
     palette: dict[str, list[dict]] = {}
     for row in colour_rows:
         palette.setdefault(row["image_id"], []).append(dict(row))
@@ -477,12 +476,9 @@ def _load(backends: Backends, ids: list[str]) -> list[Candidate]:
         label = label.lower()
         if label not in known or (score is not None and (known[label] or 0) < score):
             known[label] = score
-    prints: dict[str, dict[str, str]] = {}
-    for image_id, kind, value in hash_rows:
-        prints.setdefault(image_id, {})[kind] = value
     return [
         Candidate(row.id, row.width or 0, row.height or 0, row.make, palette.get(row.id, []),
-                  labels.get(row.id, {}), prints.get(row.id, {}))
+                  labels.get(row.id, {}))
         for row in rows
     ]
 

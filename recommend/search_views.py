@@ -103,8 +103,15 @@ def duplicate_group(image_id: str):
 
 @blueprint.post("/duplicates/<group_id>/resolve")
 def resolve_group(group_id: str):
+    """Body (optional): {"keep": "<member id>"}, the copy the user keeps; the group's best member otherwise."""
+    payload = request.get_json(silent=True)
+    keep = payload.get("keep") if isinstance(payload, dict) else None
+    if keep is not None and not isinstance(keep, str):
+        raise ApiError(400, "bad_keep", f"keep must be an image id (a string), got {keep!r}")
     try:
-        group = duplicates.resolve(backends(), group_id)
+        group = duplicates.resolve(backends(), group_id, keep)
+    except duplicates.NotAMember as exc:
+        raise ApiError(400, "not_a_member", str(exc)) from None
     except duplicates.UnknownImage:
         raise ApiError(404, "not_found", f"no current duplicate group {group_id!r}: its members may have changed "
                                          "(a new copy gives a group a new id); list /duplicates again") from None

@@ -65,7 +65,7 @@ class Renderer:
         if not path:
             raise PngUnavailable("PNG export needs chromium (apt-get install chromium) or BROWSER_PATH")
         self._loop = asyncio.new_event_loop()
-        threading.Thread(target=self._loop.run_forever, name="png-renderer", daemon=True).start()
+        threading.Thread(target=_run_until_stopped, args=(self._loop,), name="png-renderer", daemon=True).start()
         browser = kaleido.Kaleido(path=path, mathjax=False, timeout=self.render_seconds)
         try:
             self._wait(browser.open(), self.start_seconds)
@@ -92,9 +92,16 @@ class Renderer:
         if browser is not None:
             try:
                 asyncio.run_coroutine_threadsafe(browser.close(), loop).result(10)
-            except Exception:  # noqa: BLE001 (already failing; the browser's own watchdog ends its process)
+            except Exception:  # noqa: BLE001 (already failing; chromium quits anyway when its DevTools pipe closes)
                 pass
         loop.call_soon_threadsafe(loop.stop)
+
+
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 RENDERER = Renderer()  # opens nothing until the first PNG

@@ -2,7 +2,13 @@ import Link from "next/link";
 import { DuplicateGroup, photoHref } from "@/lib/api";
 
 /** A near-duplicate group: every member's thumbnail, the best one marked, and why it is the best. */
-export default function GroupView({ group, current }: { group: DuplicateGroup; current?: string }) {
+/** `onKeep`: offer "Keep this one" on every member (resolves the group keeping that copy). */
+export default function GroupView({ group, current, onKeep }: {
+  group: DuplicateGroup;
+  current?: string;
+  onKeep?: (id: string) => void;
+}) {
+  const details = new Map(group.details.map((member) => [member.id, member]));
   return (
     <>
       <p className="why-best">
@@ -15,11 +21,28 @@ export default function GroupView({ group, current }: { group: DuplicateGroup; c
             <Link href={photoHref(id)} aria-label={`Open photo ${id}`}>
               <img src={`/cdn/show/${encodeURIComponent(id)}?size=thumb`} alt={`Photo ${id}`} loading="lazy" />
             </Link>
+            {details.has(id) && <MemberFacts member={details.get(id)!} />}
             {id === group.best && <span className="badge best">Best</span>}
+            {group.resolved && id === group.kept && <span className="badge resolved">Kept</span>}
             {id === current && <span className="badge">This photo</span>}
+            {onKeep && (
+              <button type="button" className="keep" onClick={() => onKeep(id)}
+                      aria-label={`Keep ${details.get(id)?.name ?? id}, mark resolved`}>
+                Keep this one
+              </button>
+            )}
           </li>
         ))}
       </ul>
     </>
+  );
+}
+
+function MemberFacts({ member }: { member: DuplicateGroup["details"][number] }) {
+  return (
+    <small className="member-facts">
+      {member.name && <span className="member-name">{member.name}</span>} {member.width}×{member.height},{" "}
+      {(member.bytes / 1024).toFixed(0)} KB, {member.exif_fields} EXIF fields
+    </small>
   );
 }

@@ -170,7 +170,10 @@ export type DuplicateGroup = {
   members: string[];
   resolved: boolean;
   resolved_at: string | null;
+  kept: string | null;
   reason: string;
+  // Per member, best first: what the best-member rule compared.
+  details: { id: string; name: string | null; width: number; height: number; bytes: number; exif_fields: number }[];
 };
 
 export type ImportRun = {

@@ -168,6 +168,9 @@ def test_duplicates_review_asks_for_the_token_then_resolves(page, shot, platform
     expect(group.locator("li[data-image-id]")).to_have_count(2)
     expect(group.locator(f"li[data-image-id='{ids['dog.jpg']}'][data-best]")).to_contain_text("Best")
     expect(group.locator(".why-best")).to_contain_text("largest")
+    # Each member says what the rule compared, and can be the one kept instead of the best.
+    expect(group.locator(f"li[data-image-id='{ids['dog.jpg']}'] .member-facts")).to_contain_text("768×576")
+    expect(group.get_by_role("button", name="Keep dog.jpg, mark resolved", exact=True)).to_be_visible()
     shot(page, "duplicates")
 
     resolve = group.get_by_role("button", name="Keep the best, mark resolved")
@@ -182,7 +185,8 @@ def test_duplicates_review_asks_for_the_token_then_resolves(page, shot, platform
     expect(page.get_by_role("status")).to_contain_text("Group of 2 resolved")
     expect(page.get_by_text("No duplicates to review.")).to_be_visible()
     page.get_by_label("Show resolved groups too").check()
-    expect(groups.first.locator(".badge.resolved")).to_be_visible()
+    expect(groups.first.locator(".why-best .badge.resolved")).to_be_visible()
+    expect(groups.first.locator(f"li[data-image-id='{ids['dog.jpg']}']")).to_contain_text("Kept")
     assert requests.get(f"{base}/recommend/duplicates?resolved=true", timeout=10).json()["total"] == 1
     shot(page, "duplicates-resolved")
 

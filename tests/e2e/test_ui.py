@@ -97,4 +97,6 @@ def test_upload_discover_like_and_status(page, shot, tmp_path, photos_dir):
         expect(page.get_by_text("No failures.")).to_be_visible()
         page.get_by_role("button", name="Retry failed").click()
         expect(page.get_by_text("Retried 0 images.")).to_be_visible()
+        expect(page.get_by_role("link", name="Open the lab")).to_have_attribute("href", "http://127.0.0.1:8888/lab")
+        expect(page.get_by_role("link", name="API documentation")).to_have_attribute("href", "/api/docs")
         shot(page, "status")

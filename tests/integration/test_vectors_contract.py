@@ -49,6 +49,24 @@ def test_get_and_delete(store: VectorStore):
     assert store.get(collection, "a") is None and store.count(collection) == 0
 
 
+def test_an_ivf_indexed_collection_searches_reads_and_finds_nothing_when_empty(store: VectorStore):
+    collection = _collection(dim=8, metric="COSINE", clusters=4, probes=4)
+    assert store.get(collection, "a") is None and store.get_many(collection, ["a", "b"]) == {}
+    store.upsert(collection, [(f"v{i}", [1.0 if j == i else 0.1 for j in range(8)]) for i in range(8)])
+    assert store.search(collection, [0.1, 0.1, 1.0, 0.1, 0.1, 0.1, 0.1, 0.1], limit=1)[0].id == "v2"
+    assert store.get(collection, "v5") == pytest.approx([1.0 if j == 5 else 0.1 for j in range(8)])
+
+
+def test_an_exact_collection_gets_the_ivf_index_a_newer_release_asks_for(store: VectorStore):
+    name = f"c_{uuid.uuid4().hex[:10]}"
+    store.upsert(Collection(name, 4, metric="COSINE"), [("a", [1, 0, 0, 0]), ("b", [0, 1, 0, 0])])
+    store.close()  # as a restart after an upgrade: the collection is checked again on first use
+    indexed = Collection(name, 4, metric="COSINE", clusters=2, probes=2)
+    assert [hit.id for hit in store.search(indexed, [1, 0, 0, 0], limit=1)] == ["a"]
+    assert store.client.describe_index(name, "vector")["index_type"] == "IVF_FLAT"
+    assert store.count(indexed) == 2
+
+
 def test_binary_vectors_with_hamming_distance(store: VectorStore):
     collection = _collection(dim=64, metric="HAMMING", binary=True)
     store.upsert(collection, [("zeros", bytes(8)), ("ones", b"\xff" * 8)])

@@ -87,6 +87,11 @@ def test_duplicates_finds_the_dog_and_its_copies_as_one_group_with_the_original_
     assert group["id"] == group_id(group["members"])
     # q50 and brightened copies are as large as the original: its EXIF decides, and the reason says so.
     assert "768×576" in group["reason"] and "EXIF" in group["reason"]
+    # Each member's facts, best first, show what the rule compared.
+    assert [d["id"] for d in group["details"]] == group["members"]
+    best = group["details"][0]
+    assert best["name"] == "dog.jpg" and (best["width"], best["height"]) == (768, 576)
+    assert best["exif_fields"] > 0 and best["exif_fields"] >= max(d["exif_fields"] for d in group["details"][1:])
 
 
 def test_an_images_group_and_an_image_without_duplicates(catalog, client):
@@ -107,8 +112,22 @@ def test_resolving_a_group_marks_it_resolved(catalog, client):
     assert client.get("/duplicates").get_json()["groups"][0]["resolved"] is True
     assert client.get(f"/duplicates/{ids['dog-half.jpg']}").get_json()["group"]["resolved"] is True
     assert client.get("/duplicates?resolved=false").get_json() == {"groups": [], "total": 0}
+    assert client.get("/duplicates").get_json()["groups"][0]["kept"] == ids["dog.jpg"]  # the best, by default
     stale = client.post(f"/duplicates/{'0' * 64}/resolve")
     assert stale.status_code == 404 and "list /duplicates again" in stale.get_json()["message"]
+
+
+def test_resolving_keeps_the_copy_the_user_chose_and_only_a_member(catalog, client):
+    _, ids = catalog
+    group = client.get(f"/duplicates/{ids['dog.jpg']}").get_json()["group"]
+    outsider = client.post(f"/duplicates/{group['id']}/resolve", json={"keep": ids["eagle.jpg"]})
+    assert outsider.status_code == 400 and outsider.get_json()["error"] == "not_a_member"
+    wrong_type = client.post(f"/duplicates/{group['id']}/resolve", json={"keep": 7})
+    assert wrong_type.status_code == 400 and wrong_type.get_json()["error"] == "bad_keep"
+    answer = client.post(f"/duplicates/{group['id']}/resolve", json={"keep": ids["dog-half.jpg"]})
+    assert answer.status_code == 200 and answer.get_json()["group"]["kept"] == ids["dog-half.jpg"]
+    listed = client.get("/duplicates").get_json()["groups"][0]
+    assert listed["resolved"] is True and listed["kept"] == ids["dog-half.jpg"] and listed["best"] == ids["dog.jpg"]
 
 
 # -- similar ---------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import visualize
 from mosaic.catalog.schema import colours, exif, images, places, tags
 from mosaic.imaging.named_colours import NAMED_COLOURS
 from visualize.figures import CHARTS
+from visualize.figures import tags as tags_chart
 from visualize.filters import Filters
 from visualize.png import PngUnavailable, Renderer
 
@@ -257,6 +258,17 @@ def test_dendrogram_clusters_tags_and_takes_categories(filled):
     assert bad.status_code == 400
 
 
+CO_OCCURRENCE = [[1, 0, 1], [0, 2, 1], [1, 1, 2]]  # beach, cat, dog: g2's dog (two sources) is one photo
+
+
+def test_co_occurrence_counts_each_photo_once(backends, filled):
+    with backends.catalog.connect() as connection:
+        together = tags_chart._co_occurrence(connection, Filters(), ["beach", "cat", "dog"])
+        assert together.tolist() == CO_OCCURRENCE
+        nikon = tags_chart._co_occurrence(connection, Filters(make="Nikon"), ["cat", "dog"])
+        assert nikon.tolist() == [[1, 1], [1, 1]]  # g2 alone
+
+
 def test_colours_by_country_and_month(filled):
     body = figure(filled, "colours/country")
     shares = {trace["name"]: bars(body, i) for i, trace in enumerate(body["data"])}
@@ -327,6 +339,8 @@ def test_charts_on_postgresql(postgres_database):
             assert list(CHARTS["size/static"].build(connection, Filters(), interval_size=1000,
                                                     nb_intervals=5).data[0].y) == [2, 0, 0, 0, 2]
             assert sum(CHARTS["altitude"].build(connection, Filters()).data[0].y) == 3
+            together = tags_chart._co_occurrence(connection, Filters(), ["beach", "cat", "dog"])
+            assert together.tolist() == CO_OCCURRENCE  # string_agg where SQLite has group_concat
             for name, chart in CHARTS.items():  # every chart runs on PostgreSQL
                 assert chart.build(connection, Filters()).data, name
     finally:

@@ -29,14 +29,15 @@ export default function DuplicatesPage() {
     load();
   }, [load]);
 
-  async function resolve(group: DuplicateGroup) {
+  async function resolve(group: DuplicateGroup, keep?: string) {
     setBusy(group.id);
     setError("");
     try {
       const answer = await postJson<{ group: DuplicateGroup }>(
-        `/recommend/duplicates/${encodeURIComponent(group.id)}/resolve`, {},
+        `/recommend/duplicates/${encodeURIComponent(group.id)}/resolve`, keep ? { keep } : {},
       );
-      setNote(`Group of ${answer.group.members.length} resolved: the best photo is kept.`);
+      const kept = answer.group.kept === answer.group.best ? "the best photo" : "the photo you chose";
+      setNote(`Group of ${answer.group.members.length} resolved: ${kept} is kept.`);
       await load();
     } catch (e) {
       setError(message(e));
@@ -81,7 +82,8 @@ export default function DuplicatesPage() {
                 <h3>
                   Group {i + 1}: {group.members.length} photos
                 </h3>
-                <GroupView group={group} />
+                <GroupView group={group}
+                           onKeep={group.resolved || busy !== null ? undefined : (id) => resolve(group, id)} />
                 {!group.resolved && (
                   <button type="button" className="primary" disabled={busy !== null}
                           onClick={() => resolve(group)}>

@@ -13,6 +13,7 @@ export default function StatusPage() {
   const [error, setError] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  const [links, setLinks] = useState<{ lab: string | null; api_docs: string } | null>(null);
 
   const refresh = useCallback(async () => {
     const entries = await Promise.all(
@@ -25,6 +26,11 @@ export default function StatusPage() {
       }),
     );
     setHealth(Object.fromEntries(entries));
+    try {
+      setLinks((await getJson<{ links: { lab: string | null; api_docs: string } }>("/api/v1/health")).links);
+    } catch {
+      setLinks(null);
+    }
     try {
       setStatus(await getJson<PipelineStatus>("/harvest/status"));
       setError("");
@@ -66,6 +72,20 @@ export default function StatusPage() {
           {note}
         </span>
       </div>
+      {links && (
+        <p className="muted">
+          {links.lab && (
+            <>
+              <a href={links.lab} target="_blank" rel="noopener noreferrer">
+                Open the lab
+              </a>{" "}
+              (Jupyter Lab with the analysts&apos; notebooks; start it with <code>mosaic lab</code>, it asks for its
+              token) ·{" "}
+            </>
+          )}
+          <a href={links.api_docs}>API documentation</a>
+        </p>
+      )}
       {error && (
         <p role="alert" className="error">
           {error}
