@@ -10,14 +10,18 @@ import math
 
 from mosaic.backends.vectors import Collection
 
-STYLE = Collection("style_v1", dim=8, metric="L2")
-# 64-bit perceptual hashes as binary vectors: near-duplicates are a few bits apart.
-PHASH = Collection("phash_v1", dim=64, metric="HAMMING", binary=True)
+# With the image's orientation and normalised camera make, so a profile that filters on them (settings
+# orientation_preference / make_preference = filter) narrows the vector search itself instead of its results.
+STYLE = Collection("style_v2", dim=8, metric="L2", attributes=("orientation", "make"))
+# phash and dhash side by side as one 128-bit binary vector: a Hamming range search of radius
+# NEAR_DUPLICATE_BITS is the near-duplicate rule itself (a 64-bit phash radius wide enough for real copies
+# held ~3 % of 1M random codes, so the nearest 128 could miss a copy; 128 bits within 40: 1.3e-5).
+FINGERPRINT = Collection("fingerprint_v1", dim=128, metric="HAMMING", binary=True)
 # MobileNetV2 features, L2-normalised: "more like this". Searched through an IVF index: an exact scan of 100k
 # 1280-d vectors took 70-150 ms a query on 2 cores, the index ~6 ms, with the same top hits on clustered vectors
 # (tests/bench/test_discovery_bench.py measures both).
 VISUAL = Collection("visual_v1", dim=1280, metric="COSINE", clusters=1024, probes=32)
-STYLE_VERSION = "1"
+STYLE_VERSION = "2"
 
 
 def style_vector(colours_lab: list[tuple[float, float, float]], shares: list[float], width: int, height: int):
@@ -33,6 +37,21 @@ def style_vector(colours_lab: list[tuple[float, float, float]], shares: list[flo
         _log_aspect(width, height),
         _log_megapixels(width, height),
     ]
+
+
+def style_attributes(width: int, height: int, make: str | None) -> dict[str, str]:
+    return {"orientation": orientation_of(width, height), "make": make or ""}
+
+
+def orientation_of(width: int, height: int) -> str:
+    if not width or not height:
+        return "any"
+    ratio = width / height
+    if ratio > 1.05:
+        return "landscape"
+    if ratio < 1 / 1.05:
+        return "portrait"
+    return "square"
 
 
 def _log_aspect(width: int, height: int) -> float:

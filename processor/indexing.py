@@ -11,9 +11,9 @@ from sqlalchemy import select
 from mosaic.backends import Backends
 from mosaic.catalog.features import register_versions, write_features
 from mosaic.catalog.images import get_image, set_state
-from mosaic.catalog.schema import colours, features, hashes, renditions
-from mosaic.features import PHASH, STYLE, STYLE_VERSION, VISUAL, style_vector
-from mosaic.imaging.fingerprints import to_bytes
+from mosaic.catalog.schema import colours, exif, features, hashes, renditions
+from mosaic.features import FINGERPRINT, STYLE, STYLE_VERSION, VISUAL, style_attributes, style_vector
+from mosaic.imaging.fingerprints import fingerprint_bytes
 from mosaic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Indexer:
 
     @cached_property
     def versions(self) -> dict[str, str]:
-        return {"vectors.style": STYLE_VERSION, "vectors.phash": "1", "vectors.visual": self.embedder.version}
+        return {"vectors.style": STYLE_VERSION, "vectors.fingerprint": "1", "vectors.visual": self.embedder.version}
 
     def register(self, backends: Backends) -> None:
         with backends.catalog.begin() as connection:
@@ -52,20 +52,22 @@ class Indexer:
                 select(colours.c.lab_l, colours.c.lab_a, colours.c.lab_b, colours.c.share)
                 .where(colours.c.image_id == image_id).order_by(colours.c.rank)
             ).all()
-            phash = connection.execute(
-                select(hashes.c.value).where(hashes.c.image_id == image_id, hashes.c.kind == "phash")
-            ).scalar()
+            prints = dict(connection.execute(
+                select(hashes.c.kind, hashes.c.value)
+                .where(hashes.c.image_id == image_id, hashes.c.kind.in_(("phash", "dhash")))).all())
             small = connection.execute(
                 select(renditions.c.object_key).where(renditions.c.image_id == image_id)
                 .order_by(renditions.c.width)
             ).scalar()
+            make = connection.execute(select(exif.c.make).where(exif.c.image_id == image_id)).scalar()
             made = dict(connection.execute(
                 select(features.c.name, features.c.version).where(features.c.image_id == image_id)).all())
         style = style_vector([(r.lab_l, r.lab_a, r.lab_b) for r in colour_rows], [r.share for r in colour_rows],
                              image["width"] or 0, image["height"] or 0)
-        backends.vectors.upsert(STYLE, [(image_id, style)])
-        if phash:
-            backends.vectors.upsert(PHASH, [(image_id, to_bytes(phash))])
+        backends.vectors.upsert(STYLE, [(image_id, style)],
+                                [style_attributes(image["width"] or 0, image["height"] or 0, make)])
+        if len(prints) == 2:
+            backends.vectors.upsert(FINGERPRINT, [(image_id, fingerprint_bytes(prints["phash"], prints["dhash"]))])
         if small:
             with backends.objects.get(small) as stream:
                 picture = Image.open(stream)

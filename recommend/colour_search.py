@@ -7,12 +7,12 @@ colour an image scores its best matching palette colour:
                                                                  1 - ΔE00 / NAME_SCALE  (name, ΔE to the name's colour)
 and the image's score is the mean over the requested colours; images missing one are not results.
 
-First pass, in the catalog, one query per requested colour read from a covering index alone: the palette rows in
-the sRGB cells that may hold a colour within max_delta_e (mosaic/imaging/colour_cells.py), or in the name's
-bucket, with share >= min_share, ordered by an approximate score (Lab distance with ΔE00's chroma scaling) and
-cut to POOL_PER_RESULT × limit rows per colour. Second pass, in numpy on the pooled images' palettes only:
-exact ΔE00, every requested colour must match; near-duplicates are collapsed to their best member.
-Measured at 100k generated images on SQLite: a Lab-box query grouped per image took 0.5-3 s; this, ~20 ms.
+First pass, in the catalog, per requested colour, read from a covering index alone: the palette rows in the sRGB
+cells that may hold a colour within max_delta_e (mosaic/imaging/colour_cells.py; the nearer half first, see
+`_pool`), or in the name's bucket, with share >= min_share, ordered by an approximate score (Lab distance with
+ΔE00's chroma scaling) and cut to POOL_PER_RESULT × limit rows per colour. Second pass, in numpy on the pooled
+images' palettes only: exact ΔE00, every requested colour must match; near-duplicates are collapsed to their
+best member. Measured at 100k generated images on SQLite: a Lab-box query grouped per image took 0.5-3 s; this, ~20 ms.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ NAME_SCALE = 30.0
 POOL_PER_RESULT = 10
 MIN_POOL = 200
 CLOSENESS_WEIGHT, SHARE_WEIGHT, FULL_SHARE = 0.7, 0.3, 0.5
+NEAR_SHARE = 0.5  # of max_delta_e: the cells read first
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,9 @@ def parse_wanted(hexes: list[str], names: list[str]) -> list[Wanted]:
     return list(dict.fromkeys(wanted))
 
 
-def _matching_rows(wanted: Wanted, min_share: float, max_delta_e: float, size: int):
-    """One requested colour's best `size` palette rows by an approximate score, read from an index alone."""
+def _matching_rows(wanted: Wanted, min_share: float, max_delta_e: float, size: int, cells: list[int] | None):
+    """One requested colour's best `size` palette rows by an approximate score, read from an index alone: in
+    `cells` for a hex, in the name's bucket for a name."""
     lightness, a, b = wanted.lab
     chroma_scale = 1 + 0.045 * float(np.hypot(a, b))
     distance2 = ((colours.c.lab_l - lightness) * (colours.c.lab_l - lightness)
@@ -91,24 +93,34 @@ def _matching_rows(wanted: Wanted, min_share: float, max_delta_e: float, size: i
     if wanted.name:
         where = and_(colours.c.name == wanted.name, colours.c.share >= min_share)
     else:
-        where = and_(colour_cell.in_(cells_within(wanted.lab, max_delta_e)), colours.c.share >= min_share)
+        where = and_(colour_cell.in_(cells), colours.c.share >= min_share)
     return select(colours.c.image_id).where(where).order_by(approx.desc(), colours.c.image_id).limit(size)
 
 
 def _pool(connection, wanted: list[Wanted], min_share: float, max_delta_e: float, size: int) -> list[str]:
-    """The images holding the best matches of any requested colour; the exact pass checks they hold all."""
+    """The images holding the best matches of any requested colour; the exact pass checks they hold all.
+
+    A hex reads the cells that may hold a colour within NEAR_SHARE × max_delta_e first and the farther ones only
+    when those held fewer than `size` rows: a near colour's closeness (>= 1 - NEAR_SHARE) outweighs what a far
+    one can make up in share, and at max_delta_e 20 the far cells hold most of the rows."""
     pool: dict[str, None] = {}
     for want in wanted:
-        for image_id in connection.execute(_matching_rows(want, min_share, max_delta_e, size)).scalars():
-            pool.setdefault(image_id)
+        if want.name:
+            found = connection.execute(_matching_rows(want, min_share, max_delta_e, size, None)).scalars().all()
+        else:
+            found = []
+            for cells in cells_within(want.lab, max_delta_e, NEAR_SHARE * max_delta_e):
+                if cells and len(found) < size:
+                    query = _matching_rows(want, min_share, max_delta_e, size - len(found), cells)
+                    found += connection.execute(query).scalars().all()
+        pool.update(dict.fromkeys(found))
     return list(pool)
 
 
 def search_colours(backends: Backends, wanted: list[Wanted], min_share: float = 0.05, max_delta_e: float = 10.0,
                    limit: int = 20) -> list[dict]:
     with backends.catalog.connect() as connection:
-        pool = _pool(connection, wanted, min_share, max_delta_e,
-                     max(MIN_POOL, POOL_PER_RESULT * limit) * len(wanted))
+        pool = _pool(connection, wanted, min_share, max_delta_e, max(MIN_POOL, POOL_PER_RESULT * limit))
         if not pool:
             return []
         # The state is checked here, not in SQL: without table statistics SQLite would walk ix_images_state.

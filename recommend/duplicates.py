@@ -3,18 +3,18 @@
 A pair is a near-duplicate when `is_near_duplicate` holds on phash + dhash (<= 40 bits of 128: the same photo
 resized, recompressed, cropped <= 10 % or brightened stays <= 38; different photos measured >= 43) and, when both
 have a visual embedding, their cosine is >= VISUAL_MIN_COSINE (another shot of the same scene looks alike but fails
-the fingerprints; unrelated photos that happen to fall within 40 bits fail the embedding). Candidates
-come from a Hamming range search on the 64-bit phash vectors in Milvus (PHASH), radius PHASH_RADIUS bits (same
-photo measured <= 22 phash bits), and are confirmed on both hashes from the catalog. Groups are the connected
-components (union-find) of confirmed pairs, so a chain of copies is one group.
+the fingerprints; unrelated photos that happen to fall within 40 bits fail the embedding). Candidates come from a
+Hamming range search of radius NEAR_DUPLICATE_BITS on the 128-bit phash‖dhash vectors in Milvus (FINGERPRINT):
+the search applies the rule itself; the catalog's hashes re-check it (a vector may lag a re-harvest). Groups are
+the connected components (union-find) of confirmed pairs, so a chain of copies is one group.
 
 Complexity:
   one image's group (`group_of`): one batched range search per breadth-first level (usually one or two), each a
-    BIN_FLAT scan of n 64-bit codes inside Milvus, plus one catalog query for the candidates' hashes: O(n) bit
+    BIN_FLAT scan of n 128-bit codes inside Milvus, plus one catalog query for the candidates' hashes: O(n) bit
     operations in Milvus' C++ and O(candidates) Python.
   every group (`all_groups`): one range search per indexed image, LIST_BATCH query vectors per Milvus call, the
     nearest LIST_CANDIDATES inside the radius each; confirmation is O(n * LIST_CANDIDATES) Python, grouping
-    O(pairs). The Milvus side is O(n^2 / 64) word operations (BIN_FLAT is exhaustive). The result is kept per
+    O(pairs). The Milvus side is O(n^2 / 32) word operations (BIN_FLAT is exhaustive). The result is kept per
     process: a later call searches only images indexed since, and recomputes everything only when an image
     left the catalog or changed fingerprints. Each call still reads every fingerprint row once (O(n) SQL).
 
@@ -39,12 +39,10 @@ from sqlalchemy import select
 from mosaic.backends import Backends
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import duplicate_resolutions, exif, hashes, images
-from mosaic.features import PHASH, VISUAL
+from mosaic.features import FINGERPRINT, VISUAL
 from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS
 
-# Milvus range search radius on phash, inclusive: the same photo measured <= 22 bits (fingerprints.py).
-PHASH_RADIUS = 24
-LOOKUP_CANDIDATES = 128  # nearest phash neighbours looked at per image for one image's group
+LOOKUP_CANDIDATES = 128  # nearest fingerprints inside the radius looked at per image for one image's group
 LIST_CANDIDATES = 64  # ... per image when listing every group
 LIST_BATCH = 256  # query vectors per Milvus call
 MAX_GROUP = 1000  # breadth-first search stops growing a group here (a pathological chain)
@@ -107,7 +105,7 @@ def _near(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def _vector(fingerprint: tuple[int, int]) -> bytes:
-    return fingerprint[0].to_bytes(8, "big")
+    return fingerprint[0].to_bytes(8, "big") + fingerprint[1].to_bytes(8, "big")
 
 
 def fingerprints_of(connection, ids, indexed_only: bool = True) -> dict[str, tuple[int, int]]:
@@ -271,8 +269,8 @@ def group_members(backends: Backends, image_id: str) -> list[str]:
     members = {image_id}
     frontier = [image_id]
     while frontier and len(members) < MAX_GROUP:
-        found = backends.vectors.range_search(PHASH, [_vector(known[i]) for i in frontier], PHASH_RADIUS + 1,
-                                              limit=LOOKUP_CANDIDATES)
+        found = backends.vectors.range_search(FINGERPRINT, [_vector(known[i]) for i in frontier],
+                                              NEAR_DUPLICATE_BITS + 1, limit=LOOKUP_CANDIDATES)
         pairs = [(source, hit.id) for source, hits in zip(frontier, found, strict=True) for hit in hits
                  if hit.id not in members]
         new_ids = {candidate for _, candidate in pairs} - set(known)
@@ -313,8 +311,8 @@ _LISTING_LOCK = threading.Lock()
 def _search_pairs(backends: Backends, ids: list[str], known: dict[str, tuple[int, int]]) -> set[tuple[str, str]]:
     pairs = set()
     for part in chunks(ids, LIST_BATCH):
-        found = backends.vectors.range_search(PHASH, [_vector(known[i]) for i in part], PHASH_RADIUS + 1,
-                                              limit=LIST_CANDIDATES)
+        found = backends.vectors.range_search(FINGERPRINT, [_vector(known[i]) for i in part],
+                                              NEAR_DUPLICATE_BITS + 1, limit=LIST_CANDIDATES)
         for source, hits in zip(part, found, strict=True):
             for hit in hits:
                 other = known.get(hit.id)

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from mosaic.backends import Backends
 from mosaic.catalog.schema import colours, exif, images, tags
-from mosaic.features import STYLE, style_vector
+from mosaic.features import STYLE, orientation_of, style_vector
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, rgb_to_lab
 from recommend.duplicates import near_components
 from recommend.feedback import Feedback, feedback_parts
@@ -88,17 +88,6 @@ class Page:
 
 
 # -- signals ------------------------------------------------------------------------------------
-
-
-def orientation_of(width: int, height: int) -> str:
-    if not width or not height:
-        return "any"
-    ratio = width / height
-    if ratio > 1.05:
-        return "landscape"
-    if ratio < 1 / 1.05:
-        return "portrait"
-    return "square"
 
 
 def colour_part(wanted_hex: str, image: Candidate, delta_e: np.ndarray | None = None) -> dict:
@@ -363,12 +352,14 @@ def _candidate_ids(backends: Backends, profile: Profile, modes: Modes, given: Fe
     found: dict[str, None] = {}
     notes: dict = {}
     excluded = given.disliked_ids
+    where = _milvus_filter(profile, modes)
     if profile.colour or profile.width or profile.height:
-        for hit in _milvus(backends, _probes(profile), pool, excluded):
+        for hit in _milvus(backends, _probes(profile), pool, excluded, where):
             found.setdefault(hit)
     if given.liked:
         liked = [backends.vectors.get(STYLE, ref.id) for ref in given.liked[:5]]
-        for hit in _milvus(backends, [v for v in liked if v is not None], max(MIN_POOL // 2, pool // 4), excluded):
+        for hit in _milvus(backends, [v for v in liked if v is not None], max(MIN_POOL // 2, pool // 4), excluded,
+                           where):
             found.setdefault(hit)
     with backends.catalog.connect() as connection:
         if profile.tags:
@@ -417,21 +408,25 @@ def _probes(profile: Profile) -> list[list[float]]:
     return [style_vector(lab, [1.0] * len(lab), w, h) for w, h in shapes]
 
 
-def _milvus(backends: Backends, vectors: list, limit: int, excluded: set[str]) -> list[str]:
-    if not vectors:
-        return []
-    store = backends.vectors
-    store.ensure(STYLE)
-    ids = sorted(i for i in excluded if _ID.match(i))
-    expr = "id not in [" + ", ".join(f'"{i}"' for i in ids) + "]" if ids else ""
-    found = store.client.search(STYLE.name, [[float(x) for x in v] for v in vectors], limit=limit, filter=expr,
-                                output_fields=["id"])
+def _milvus_filter(profile: Profile, modes: Modes) -> dict[str, str]:
+    """The STYLE attributes a filtering profile narrows the vector search to (boosts only reorder, later)."""
+    where = {}
+    if profile.orientation != "any" and modes.orientation == "filter":
+        where["orientation"] = profile.orientation
+    if profile.make and modes.make == "filter":
+        where["make"] = profile.make
+    return where
+
+
+def _milvus(backends: Backends, vectors: list, limit: int, excluded: set[str], where: dict[str, str]) -> list[str]:
+    found = backends.vectors.search_many(STYLE, vectors, limit, exclude=[i for i in excluded if _ID.match(i)],
+                                         where=where)
     # Interleave the probes' hit lists so each shape gets its share of the pool.
     merged: dict[str, None] = {}
     for rank in range(limit):
         for hits in found:
             if rank < len(hits):
-                merged.setdefault(hits[rank]["id"])
+                merged.setdefault(hits[rank].id)
     return list(merged)[:limit]
 
 

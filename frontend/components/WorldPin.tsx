@@ -1,18 +1,46 @@
-/** Where a photo was taken, on an equirectangular grid drawn here: no map tiles, no network. */
+"use client";
+
+import { useEffect, useRef, useState } from "react";
+
+/** Where a photo was taken: one marker on the world map the dashboards draw, with the outlines our own API
+ *  serves (/visualize/topojson/), so no map tiles and no request leaves the platform. */
 export default function WorldPin({ latitude, longitude }: { latitude: number; longitude: number }) {
-  const x = longitude + 180;
-  const y = 90 - latitude;
-  const meridians = Array.from({ length: 11 }, (_, i) => (i + 1) * 30);
-  const parallels = Array.from({ length: 5 }, (_, i) => (i + 1) * 30);
+  const target = useRef<HTMLDivElement>(null);
+  const [state, setState] = useState<"loading" | "drawn" | "failed">("loading");
+
+  useEffect(() => {
+    let gone = false;
+    const element = target.current;
+    (async () => {
+      try {
+        // Loaded on demand: plotly.js is large and only photos with a position need it here.
+        const Plotly = await import("plotly.js-dist-min");
+        if (gone || !element) return;
+        await Plotly.newPlot(
+          element,
+          [{ type: "scattergeo", lat: [latitude], lon: [longitude], mode: "markers", hoverinfo: "lat+lon",
+             marker: { size: 12, color: "#c0392b", line: { color: "#ffffff", width: 2 } } }],
+          { geo: { scope: "world", resolution: 110, projection: { type: "natural earth" }, showcountries: true,
+                   showland: true, landcolor: "#e7ece3", countrycolor: "#a9b3a1", fitbounds: false },
+            margin: { l: 0, r: 0, t: 0, b: 0 }, height: 240, showlegend: false },
+          { displaylogo: false, responsive: true, staticPlot: false, topojsonURL: "/visualize/topojson/" },
+        );
+        if (!gone) setState("drawn");
+      } catch {
+        if (!gone) setState("failed");
+      }
+    })();
+    return () => {
+      gone = true;
+      if (element) import("plotly.js-dist-min").then((Plotly) => Plotly.purge(element));
+    };
+  }, [latitude, longitude]);
+
   return (
-    <svg className="world" viewBox="0 0 360 180" role="img"
-         aria-label={`Map pin at latitude ${latitude.toFixed(4)}, longitude ${longitude.toFixed(4)}`}>
-      <rect width="360" height="180" className="sea" />
-      {meridians.map((m) => <line key={`m${m}`} x1={m} x2={m} y1="0" y2="180" className="grid-line" />)}
-      {parallels.map((p) => <line key={`p${p}`} x1="0" x2="360" y1={p} y2={p}
-                                  className={p === 90 ? "grid-line equator" : "grid-line"} />)}
-      <circle cx={x} cy={y} r="4" className="pin" />
-      <circle cx={x} cy={y} r="9" className="pin-halo" />
-    </svg>
+    <figure className="world" data-map-state={state}>
+      <div ref={target} role="img"
+           aria-label={`Map pin at latitude ${latitude.toFixed(4)}, longitude ${longitude.toFixed(4)}`} />
+      {state === "failed" && <figcaption className="error">The map could not be drawn.</figcaption>}
+    </figure>
   );
 }

@@ -39,8 +39,12 @@ def _geometry() -> tuple[np.ndarray, np.ndarray]:
     return centres, radii
 
 
-def cells_within(lab: tuple[float, float, float], delta_e: float) -> list[int]:
-    """The cells that may hold a colour within `delta_e` ΔE00 of `lab` (a superset: candidates are re-checked)."""
+def cells_within(lab: tuple[float, float, float], delta_e: float, near: float | None = None
+                 ) -> tuple[list[int], list[int]]:
+    """The cells that may hold a colour within `delta_e` ΔE00 of `lab` (a superset: candidates are re-checked),
+    split in two: those that may hold one within `near` (default: all of them), and the rest."""
     centres, radii = _geometry()
     distance = ciede2000(np.asarray(lab, dtype=np.float64)[None, :], centres)
-    return [int(cell) for cell in np.nonzero(distance <= delta_e + radii)[0]]
+    inside = distance <= delta_e + radii
+    close = inside & (distance <= (delta_e if near is None else near) + radii)
+    return ([int(cell) for cell in np.nonzero(close)[0]], [int(cell) for cell in np.nonzero(inside & ~close)[0]])

@@ -89,6 +89,11 @@ def fingerprints(image: Image.Image) -> dict[str, str]:
     return {"phash": _phash(grey), "dhash": _dhash(grey)}
 
 
+def fingerprint_bytes(phash: str, dhash: str) -> bytes:
+    """phash then dhash, 16 bytes: the 128-bit binary vector the near-duplicate search compares."""
+    return to_bytes(phash) + to_bytes(dhash)
+
+
 def to_bytes(hex_hash: str) -> bytes:
     """The 8 bytes of a hash, as a Milvus BINARY_VECTOR of dim 64 wants them."""
     if len(hex_hash) != HASH_BITS // 4:

@@ -12,9 +12,9 @@
 (b) REAL photos (darknet, exif, piexif >= 200 px): each against its 50 % resize, JPEG q50, 5 %-each-side crop,
     10 % left crop, 10 % top crop, +10 % and -10 % brightness; precision and recall of the near-duplicate rule
     over all pairs, with and without the phash radius prefilter the Milvus search applies.
-(c) Near-duplicate lookup (PHASH range search, radius PHASH_RADIUS, LOOKUP_CANDIDATES nearest) among 1M GENERATED
-    random fingerprints plus the real photos' versions of (b): p50/p95/p99, and whether each original's copies
-    are still among the hits.
+(c) Near-duplicate lookup (FINGERPRINT range search, 128-bit phash‖dhash, radius NEAR_DUPLICATE_BITS,
+    LOOKUP_CANDIDATES nearest) among 1M GENERATED random fingerprints plus the real photos' versions of (b):
+    p50/p95/p99, and whether each original's copies within the rule are still among the hits.
 """
 
 from __future__ import annotations
@@ -32,18 +32,18 @@ from PIL import Image, ImageEnhance
 
 from mosaic.backends.vectors import VectorStore
 from mosaic.catalog.schema import colours, hashes, images, tags
-from mosaic.features import PHASH, VISUAL
+from mosaic.features import FINGERPRINT, VISUAL
 from mosaic.imaging.decode import decode
 from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprints
 from mosaic.imaging.lab import ciede2000, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import _LABS, _NAMES, NAMED_COLOURS
 from recommend import create_app
-from recommend.duplicates import LIST_BATCH, LIST_CANDIDATES, LOOKUP_CANDIDATES, PHASH_RADIUS, VISUAL_MIN_COSINE
+from recommend.duplicates import LIST_BATCH, LIST_CANDIDATES, LOOKUP_CANDIDATES, VISUAL_MIN_COSINE, fingerprints_of
 
 SIZES = (10_000, 100_000)
 QUERIES = {10_000: 200, 100_000: 100}
 VISUAL_BATCH = 200  # Milvus Lite inserts 1280-d vectors fastest in small batches
-PHASH_BATCH = 2_000
+FINGERPRINT_BATCH = 2_000
 SQL_BATCH = 20_000
 DUPLICATE_SHARE = 0.01
 VISUAL_CLUSTERS = 500
@@ -115,9 +115,9 @@ def _generate(backends, start: int, stop: int, rng: np.random.Generator,
             connection.execute(tags.insert(), [
                 {"image_id": ids[i], "label": label, "source": "detector", "score": 0.8}
                 for i in rows for label in rng.choice(LABELS, 2, replace=False)])
-    for part in range(0, count, PHASH_BATCH):
-        backends.vectors.upsert(PHASH, [(ids[i], int(phash[i]).to_bytes(8, "big"))
-                                        for i in range(part, min(count, part + PHASH_BATCH))])
+    for part in range(0, count, FINGERPRINT_BATCH):
+        backends.vectors.upsert(FINGERPRINT, [(ids[i], _code(int(phash[i]), int(dhash[i])))
+                                              for i in range(part, min(count, part + FINGERPRINT_BATCH))])
     for part in range(0, count, VISUAL_BATCH):
         backends.vectors.upsert(VISUAL, [(ids[i], visual[i]) for i in range(part, min(count, part + VISUAL_BATCH))])
     return planted, visual
@@ -132,15 +132,24 @@ def _visual_recall(backends, vectors: np.ndarray, picks: list[str], k: int = 20)
     return found / (k * len(picks))
 
 
+def _bits_apart(a: bytes, b: bytes) -> int:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+def _code(phash: int, dhash: int) -> bytes:
+    return phash.to_bytes(8, "big") + dhash.to_bytes(8, "big")
+
+
 def _estimate_full_listing(backends, ids: list[str], batches: int = 10) -> float:
     """Seconds for the range searches of a full GET /duplicates, from `batches` sample batches."""
     sample = ids[:batches * LIST_BATCH]
     with backends.catalog.connect() as connection:
-        rows = connection.execute(hashes.select().where(hashes.c.kind == "phash", hashes.c.image_id.in_(sample)))
-        vectors = [bytes.fromhex(row.value) for row in rows]
+        prints = fingerprints_of(connection, sample)
+    vectors = [_code(*prints[i]) for i in sample if i in prints]
     start = time.perf_counter()
     for part in range(0, len(vectors), LIST_BATCH):
-        backends.vectors.range_search(PHASH, vectors[part:part + LIST_BATCH], PHASH_RADIUS + 1, limit=LIST_CANDIDATES)
+        backends.vectors.range_search(FINGERPRINT, vectors[part:part + LIST_BATCH], NEAR_DUPLICATE_BITS + 1,
+                                      limit=LIST_CANDIDATES)
     per_batch = (time.perf_counter() - start) / batches
     return per_batch * len(ids) / LIST_BATCH
 
@@ -261,10 +270,8 @@ def test_near_duplicate_precision_and_recall_on_real_photos(real_versions):
     print(f"\n== near-duplicates, REAL photos: {len(set(photos))} photos × {len(real_versions) // len(set(photos))} "
           f"versions, {int(same.sum())} same-photo pairs, {int(different.sum())} different-photo pairs ==")
     rule = total_bits <= NEAR_DUPLICATE_BITS
-    product = rule & (phash_bits <= PHASH_RADIUS) & (cosine >= VISUAL_MIN_COSINE)
+    product = rule & (cosine >= VISUAL_MIN_COSINE)
     for title, predicted in ((f"fingerprints alone (phash+dhash <= {NEAR_DUPLICATE_BITS})", rule),
-                             (f"with phash radius <= {PHASH_RADIUS} (the Milvus path)",
-                              rule & (phash_bits <= PHASH_RADIUS)),
                              (f"the product: + visual cosine >= {VISUAL_MIN_COSINE}", product)):
         true_positive = int((predicted & same).sum())
         false_positive = int((predicted & different).sum())
@@ -295,39 +302,39 @@ def test_near_duplicate_lookup_at_a_million_fingerprints(tmp_path, real_versions
     start = time.perf_counter()
     inserted = 0
     while inserted < FINGERPRINTS and time.perf_counter() - start < budget_seconds:
-        codes = (rng.integers(0, 2**63, PHASH_BATCH * 10, dtype=np.uint64) * 2
-                 + rng.integers(0, 2, PHASH_BATCH * 10, dtype=np.uint64))
-        for part in range(0, len(codes), PHASH_BATCH):
-            store.upsert(PHASH, [(f"r{inserted + part + i}", int(code).to_bytes(8, "big"))
-                                 for i, code in enumerate(codes[part:part + PHASH_BATCH])])
+        codes = rng.integers(0, 2**64, (FINGERPRINT_BATCH * 10, 2), dtype=np.uint64)
+        for part in range(0, len(codes), FINGERPRINT_BATCH):
+            store.upsert(FINGERPRINT, [(f"r{inserted + part + i}", _code(int(p), int(d)))
+                                       for i, (p, d) in enumerate(codes[part:part + FINGERPRINT_BATCH])])
         inserted += len(codes)
     built = time.perf_counter() - start
-    real = [(f"{photo}|{version}", int(f["phash"], 16)) for photo, version, f, _ in real_versions]
-    store.upsert(PHASH, [(name.replace("/", "_").replace("|", "-")[:60], code.to_bytes(8, "big"))
-                         for name, code in real])
+    real = [(f"{photo}|{version}", _code(int(f["phash"], 16), int(f["dhash"], 16)))
+            for photo, version, f, _ in real_versions]
+    store.upsert(FINGERPRINT, [(name.replace("/", "_").replace("|", "-")[:60], code) for name, code in real])
     label = "1M" if inserted >= FINGERPRINTS else f"{inserted:,} (what fit the {budget_seconds:.0f} s budget)"
-    print(f"\n== near-duplicate lookup among {label} GENERATED random phash codes + {len(real)} real ones "
+    print(f"\n== near-duplicate lookup among {label} GENERATED random fingerprints + {len(real)} real ones "
           f"(built in {built:.0f} s) ==")
     originals = [(name, code) for name, code in real if name.endswith("|original")]
     samples, found_copies, wanted_copies, candidates = [], 0, 0, []
-    queries = [code for _, code in originals] + [int(c) * 2 + 1 for c in rng.integers(0, 2**63, 200, dtype=np.uint64)]
+    queries = [code for _, code in originals] + [_code(int(p), int(d)) for p, d
+                                                 in rng.integers(0, 2**64, (200, 2), dtype=np.uint64)]
     for code in queries:
         begin = time.perf_counter()
-        hits = store.range_search(PHASH, [code.to_bytes(8, "big")], PHASH_RADIUS + 1, limit=LOOKUP_CANDIDATES)[0]
+        hits = store.range_search(FINGERPRINT, [code], NEAR_DUPLICATE_BITS + 1, limit=LOOKUP_CANDIDATES)[0]
         samples.append((time.perf_counter() - begin) * 1000)
         candidates.append(len(hits))
     for name, code in originals:
         photo = name.split("|")[0]
-        hits = {hit.id for hit in store.range_search(PHASH, [code.to_bytes(8, "big")], PHASH_RADIUS + 1,
+        hits = {hit.id for hit in store.range_search(FINGERPRINT, [code], NEAR_DUPLICATE_BITS + 1,
                                                      limit=LOOKUP_CANDIDATES)[0]}
         copies = [n.replace("/", "_").replace("|", "-")[:60] for n, c in real
                   if n.startswith(photo + "|") and not n.endswith("|original")
-                  and (c ^ code).bit_count() <= PHASH_RADIUS]
+                  and _bits_apart(c, code) <= NEAR_DUPLICATE_BITS]
         wanted_copies += len(copies)
         found_copies += sum(copy in hits for copy in copies)
     p95 = float(np.percentile(samples, 95))
-    print(f"PHASH range search (radius {PHASH_RADIUS}, {LOOKUP_CANDIDATES} nearest)  {_pcts(samples)}  "
+    print(f"FINGERPRINT range search (radius {NEAR_DUPLICATE_BITS}, {LOOKUP_CANDIDATES} nearest)  {_pcts(samples)}  "
           f"target p95 <= 10 ms: {'PASS' if p95 <= 10 else 'MISS'}")
     print(f"hits per lookup: median {int(np.median(candidates))}, max {max(candidates)}; the real copies within the "
-          f"radius still among the hits: {found_copies}/{wanted_copies}")
+          f"rule still among the hits: {found_copies}/{wanted_copies}")
     store.close()

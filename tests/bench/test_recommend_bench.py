@@ -26,7 +26,7 @@ from sqlalchemy import insert
 
 import recommend
 from mosaic.catalog.schema import colours, exif, hashes, images, tags
-from mosaic.features import STYLE, style_vector
+from mosaic.features import STYLE, style_attributes, style_vector
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, lab_to_rgb, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import nearest_name
 from recommend.profile import Profile
@@ -53,7 +53,7 @@ def generate(backends, start: int, count: int, seed: int) -> list[dict]:
     rng = np.random.default_rng(seed)
     stamp = datetime.now(UTC)
     base_lab = rgb_to_lab(np.array([hex_to_rgb(h) for h in BASE_COLOURS]))
-    truth, image_rows, exif_rows, colour_rows, tag_rows, hash_rows, vectors = [], [], [], [], [], [], []
+    truth, image_rows, exif_rows, colour_rows, tag_rows, hash_rows, vectors, attributes = [], [], [], [], [], [], [], []
     for n in range(start, start + count):
         image_id = f"g{n:09d}"
         width, height = SIZES[rng.integers(len(SIZES))]
@@ -85,6 +85,7 @@ def generate(backends, start: int, count: int, seed: int) -> list[dict]:
                       {"image_id": image_id, "kind": "dhash", "value": f"{int(bits[1]):016x}"}]
         vectors.append((image_id, style_vector([tuple(p[0]) for p in palette], [p[1] for p in palette],
                                                int(width), int(height))))
+        attributes.append(style_attributes(int(width), int(height), make))
         truth.append({"id": image_id, "width": int(width), "height": int(height), "make": make,
                       "lab": lab, "shares": shares, "rgb": [p[2] for p in palette],
                       "labels": [LABELS[i] for i in labels]})
@@ -94,7 +95,7 @@ def generate(backends, start: int, count: int, seed: int) -> list[dict]:
             for chunk in range(0, len(rows), 20_000):
                 connection.execute(insert(table), rows[chunk:chunk + 20_000])
     for chunk in range(0, len(vectors), 5_000):
-        backends.vectors.upsert(STYLE, vectors[chunk:chunk + 5_000])
+        backends.vectors.upsert(STYLE, vectors[chunk:chunk + 5_000], attributes[chunk:chunk + 5_000])
     return truth
 
 

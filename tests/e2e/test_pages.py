@@ -1,8 +1,9 @@
 """Every page of the web UI as a user task, in Debian's headless chromium, against one `mosaic run` per module.
 
 The platform has an API token (so the pages' token field is exercised) and allows URL imports from 127.0.0.1.
-Its catalog: dog, eagle and kite from darknet plus dog resized to 50 % (a near-duplicate of dog). Tests run in
-file order and the last two add photos (an upload of a folder, a URL import).
+Its catalog: dog, eagle and kite from darknet, dog resized to 50 % (a near-duplicate of dog) and an iPhone photo
+with a GPS position (exif/IMG_0001.JPG, Beijing). Tests run in file order and the last two add photos (an
+upload of a folder, a URL import).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def platform(tmp_path_factory, photos_dir):
         half = io.BytesIO()
         dog.resize((dog.width // 2, dog.height // 2), Image.Resampling.LANCZOS).save(half, "JPEG", quality=90)
     files.append(("dog-half.jpg", half.getvalue()))
+    files.append(("IMG_0001.JPG", (photos_dir / "exif" / "IMG_0001.JPG").read_bytes()))
     with running_platform(tmp_path_factory.mktemp("pages") / "data", env) as base:
         answer = requests.post(f"{base}/gather/uploads", headers=AUTH, timeout=60,
                                files=[("files", (name, data)) for name, data in files])
@@ -80,7 +82,7 @@ def test_photo_page_shows_everything_known_about_a_photo(page, shot, platform):
     similar = page.get_by_role("list", name="Similar photos").locator("li.result")
     expect(similar.first).to_be_visible()
     shown = set(similar.evaluate_all("cards => cards.map(c => c.dataset.imageId)"))
-    assert shown <= {ids["eagle.jpg"], ids["kite.jpg"]} and shown, shown
+    assert shown and not shown & {ids["dog.jpg"], ids["dog-half.jpg"]}, shown
     page.wait_for_function("[...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)")
     shot(page, "photo")
     # A similar photo's thumbnail opens its own page.
@@ -88,6 +90,25 @@ def test_photo_page_shows_everything_known_about_a_photo(page, shot, platform):
     similar.first.get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/photo\?id={first}$"))
     expect(page.get_by_role("heading", level=1)).not_to_have_text("dog.jpg")
+
+
+def test_photo_page_pins_a_photo_with_a_gps_position_on_the_offline_map(page, shot, platform):
+    from playwright.sync_api import expect
+
+    base, ids = platform
+    place = requests.get(f"{base}/harvest/images/{ids['IMG_0001.JPG']}", timeout=10).json()["place"]
+    outside = []
+    page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(base) else None)
+    page.goto(f"{base}/photo?id={ids['IMG_0001.JPG']}")
+    region = page.get_by_role("region", name="Place")
+    expect(region).to_contain_text(f"{place['latitude']:.5f}, {place['longitude']:.5f}")
+    expect(region).to_contain_text(place["country"])
+    expect(region.locator("figure.world")).to_have_attribute("data-map-state", "drawn", timeout=SLOW)
+    expect(region.get_by_role("img", name=re.compile(r"^Map pin at latitude 40\.0041"))).to_be_visible()
+    expect(region.locator(".geo .countries path").first).to_be_attached()  # the outlines came from our route
+    expect(region.locator(".scattergeo .point")).to_have_count(1)
+    assert not outside, outside
+    shot(page, "photo-map")
 
 
 def test_colour_search_by_hex_and_by_named_swatch(page, shot, platform):
@@ -137,6 +158,10 @@ def test_dashboards_draw_every_chart_or_say_no_data(page, shot, platform):
             expect(chart.locator(".main-svg").first).to_be_visible()
         else:
             expect(chart.locator(".no-data")).to_have_text("no data yet")
+    where = page.get_by_role("region", name="Where photos were taken")
+    expect(where).to_have_attribute("data-chart-state", "drawn")
+    expect(where.locator(".geo .countries path").first).to_be_attached()
+    expect(where.locator(".scattergeo .point")).to_have_count(1)
     brand = page.get_by_role("region", name="Photos by camera make")
     expect(brand).to_have_attribute("data-chart-state", "drawn")
     expect(brand.locator(".main-svg").first).to_contain_text("Canon")

@@ -64,7 +64,7 @@ def test_upload_harvest_index_recommend_and_serve(platform, photos_dir):
     assert sum(c["share"] for c in dog["colours"]) == pytest.approx(1.0)
     assert {"dog", "bicycle"} <= {o["label"] for o in dog["objects"]}
     assert dog["scenes"] and set(dog["fingerprints"]) == {"phash", "dhash"}
-    assert {"vectors.style", "vectors.phash", "vectors.visual", "objects"} <= set(dog["features"])
+    assert {"vectors.style", "vectors.fingerprint", "vectors.visual", "objects"} <= set(dog["features"])
     iphone = records[ids["IMG_0001.JPG"]]
     assert iphone["exif"]["make"] == "Apple" and iphone["exif"]["orientation"] == 6
     assert iphone["place"]["country_code"] == "CN" and iphone["place"]["altitude"] > 0

@@ -67,6 +67,25 @@ def test_an_exact_collection_gets_the_ivf_index_a_newer_release_asks_for(store: 
     assert store.count(indexed) == 2
 
 
+def test_a_search_narrowed_by_attributes_and_exclusions(store: VectorStore):
+    collection = _collection(attributes=("orientation", "make"))
+    store.upsert(collection, [("a", [0, 0, 0, 1]), ("b", [0, 0, 0, 2]), ("c", [0, 0, 0, 3]), ("d", [0, 0, 0, 4])],
+                 [{"orientation": "landscape", "make": "Canon"}, {"orientation": "portrait", "make": "Canon"},
+                  {"orientation": "landscape", "make": 'Odd "quoted" \\ make'}, {"orientation": "landscape"}])
+    near = [[0, 0, 0, 0], [0, 0, 0, 5]]
+    both = store.search_many(collection, near, limit=4, where={"orientation": "landscape"})
+    assert [[hit.id for hit in hits] for hits in both] == [["a", "c", "d"], ["d", "c", "a"]]
+    assert [hit.id for hit in store.search_many(collection, near[:1], limit=4, exclude=["a"],
+                                                where={"make": "Canon"})[0]] == ["b"]
+    odd = store.search_many(collection, near[:1], limit=4, where={"make": 'Odd "quoted" \\ make'})
+    assert [hit.id for hit in odd[0]] == ["c"]
+    assert [hit.id for hit in store.search_many(collection, near[:1], limit=4, where={"make": ""})[0]] == ["d"]
+    with pytest.raises(ValueError, match="no attribute"):
+        store.search_many(collection, near, where={"lens": "x"})
+    with pytest.raises(ValueError, match="not an image id"):
+        store.search_many(collection, near, exclude=['a" or id != "'])
+
+
 def test_binary_vectors_with_hamming_distance(store: VectorStore):
     collection = _collection(dim=64, metric="HAMMING", binary=True)
     store.upsert(collection, [("zeros", bytes(8)), ("ones", b"\xff" * 8)])

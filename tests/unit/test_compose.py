@@ -150,6 +150,18 @@ def test_python_services_run_a_mosaic_verb_or_the_wsgi_entry(services):
     assert {("dispatcher",), ("harvest-worker",), ("processor",), ("import-worker",), ("db", "upgrade")} <= verbs
 
 
+def test_only_visualize_builds_the_image_with_chromium(services):
+    """PNG export needs a browser (kaleido); the other services must not carry its ~300 MB."""
+    targets = {name: service["build"].get("target") for name, service in _python_services(services).items()}
+    assert targets.pop("visualize") == "visualize"
+    assert set(targets.values()) == {"base"}, targets
+    stages = re.split(r"^FROM ", (ROOT / "docker" / "Dockerfile").read_text(), flags=re.MULTILINE)
+    visualize = next(stage for stage in stages if stage.startswith("base AS visualize"))
+    assert re.search(r"apt-get install [^\n]*\bchromium\b", visualize), visualize
+    assert not any("chromium" in stage for stage in stages if not stage.startswith("base AS visualize")
+                   and "apt-get" in stage)
+
+
 def test_backends_and_scalable_workers(services):
     for backend in ("postgres", "rabbitmq", "minio", "milvus", "etcd", "milvus-minio", "gateway"):
         assert backend in services

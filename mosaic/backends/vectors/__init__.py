@@ -7,12 +7,15 @@ to it by URL, exactly as they talk to a Milvus server in production.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 ID_LENGTH = 64
+ATTRIBUTE_LENGTH = 128
 CONNECT_TIMEOUT = 3.0
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class Collection:
     dim: int
     metric: str = "L2"  # L2 | IP | COSINE (float vectors); HAMMING (binary)
     binary: bool = False
+    # Short text fields stored with each vector, so a search can be narrowed to rows with given values.
+    attributes: tuple[str, ...] = ()
     # > 0: an IVF_FLAT index with this many clusters, searched in `probes` of them (approximate, for large
     # collections of clustered vectors such as image embeddings); 0: an exact scan (FLAT / BIN_FLAT).
     clusters: int = 0
@@ -76,6 +81,8 @@ class VectorStore:
             schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ID_LENGTH)
             vector_type = DataType.BINARY_VECTOR if collection.binary else DataType.FLOAT_VECTOR
             schema.add_field("vector", vector_type, dim=collection.dim)
+            for name in collection.attributes:
+                schema.add_field(name, DataType.VARCHAR, max_length=ATTRIBUTE_LENGTH)
             self.client.create_collection(collection.name, schema=schema, index_params=self._index(collection))
         elif self.client.describe_index(collection.name, "vector").get("index_type") != collection.index_type:
             # A collection made by an older release with another index: rebuild the index, keep the vectors.
@@ -91,22 +98,33 @@ class VectorStore:
                         params=collection.index_params)
         return index
 
-    def upsert(self, collection: Collection, rows: Sequence[tuple[str, Sequence[float] | bytes]]) -> None:
+    def upsert(self, collection: Collection, rows: Sequence[tuple[str, Sequence[float] | bytes]],
+               attributes: Sequence[dict[str, str]] | None = None) -> None:
+        """`attributes`: per row, the collection's text fields (a missing one is stored as "")."""
         self.ensure(collection)
-        data = [{"id": image_id, "vector": _vector(vector, collection)} for image_id, vector in rows]
+        given = attributes or [{}] * len(rows)
+        data = [{"id": image_id, "vector": _vector(vector, collection),
+                 **{name: (values.get(name) or "")[:ATTRIBUTE_LENGTH] for name in collection.attributes}}
+                for (image_id, vector), values in zip(rows, given, strict=True)]
         if data:
             self.client.upsert(collection.name, data)
 
     def search(self, collection: Collection, vector, limit: int = 10, exclude: str | None = None) -> list[Hit]:
+        return self.search_many(collection, [vector], limit, exclude=[exclude] if exclude else ())[0]
+
+    def search_many(self, collection: Collection, vectors: Sequence, limit: int = 10, exclude: Iterable[str] = (),
+                    where: dict[str, str] | None = None) -> list[list[Hit]]:
+        """Per query vector, the `limit` nearest, leaving out the `exclude` ids and keeping only rows whose
+        attributes equal `where`'s values."""
         self.ensure(collection)
-        if exclude and not exclude.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"not an image id: {exclude!r}")  # it goes into a filter expression
-        expr = f'id != "{exclude}"' if exclude else ""
+        if not vectors:
+            return []
         found = self.client.search(
-            collection.name, [_vector(vector, collection)], limit=limit, filter=expr, output_fields=["id"],
+            collection.name, [_vector(vector, collection) for vector in vectors], limit=limit,
+            filter=_filter(collection, exclude, where or {}), output_fields=["id"],
             search_params={"metric_type": collection.metric, "params": collection.search_params},
         )
-        return [Hit(hit["id"], float(hit["distance"])) for hit in found[0]]
+        return [[Hit(hit["id"], float(hit["distance"])) for hit in hits] for hits in found]
 
     def range_search(self, collection: Collection, vectors: Sequence, radius: float, limit: int = 100,
                      range_filter: float | None = None) -> list[list[Hit]]:
@@ -165,6 +183,23 @@ class VectorStore:
                 self._client.close()
                 self._client = None
         self._ready.clear()
+
+
+def _filter(collection: Collection, exclude: Iterable[str], where: dict[str, str]) -> str:
+    """A Milvus boolean expression; ids and values are checked or quoted, as they come from requests."""
+    parts = []
+    ids = sorted(set(exclude))
+    for image_id in ids:
+        if not _ID.match(image_id):
+            raise ValueError(f"not an image id: {image_id!r}")
+    if ids:
+        parts.append("id not in [" + ", ".join(f'"{i}"' for i in ids) + "]")
+    for name, value in sorted(where.items()):
+        if name not in collection.attributes:
+            raise ValueError(f"{collection.name} has no attribute {name!r}")
+        quoted = str(value).replace("\\", "\\\\").replace('"', '\\"')
+        parts.append(f'{name} == "{quoted}"')
+    return " and ".join(parts)
 
 
 def _vector(vector, collection: Collection):
