@@ -93,7 +93,9 @@ SCHEMAS: dict[str, dict] = {
             "members": {"type": "array"},
             "resolved": {"type": "boolean"},
             "resolved_at": NULLABLE_STRING,
+            "kept": NULLABLE_STRING,
             "reason": NULLABLE_STRING,
+            "details": {"type": "array", "items": {"type": "object"}},
         },
     },
     "Profile": Profile.model_json_schema(),
@@ -211,6 +213,11 @@ DETAILS: dict[tuple[str, str, str], dict] = {
                                                 "items": {"type": "string", "maxLength": 2048}}), required=True),
         "responses": {"202": _json(_ref("Import"), "queued")},
     },
+    ("gather", "/imports", "GET"): {
+        "summary": "Import runs, newest first.",
+        "parameters": [_query("limit", {"type": "integer", "minimum": 1, "maximum": 100})],
+        "responses": {"200": _json(_object(imports={"type": "array", "items": _ref("Import")}))},
+    },
     ("gather", "/imports/<import_id>", "GET"): {
         "responses": {"200": _json(_ref("Import"))},
     },
@@ -300,7 +307,8 @@ DETAILS: dict[tuple[str, str, str], dict] = {
         "responses": {"200": _json(_object(group={"anyOf": [_ref("DuplicateGroup"), {"type": "null"}]}))},
     },
     ("recommend", "/duplicates/<group_id>/resolve", "POST"): {
-        "summary": "Mark a duplicate group as resolved.",
+        "summary": "Mark a duplicate group as resolved, keeping its best member or the one given.",
+        "requestBody": _json_body(_object(keep={"type": "string"})),
         "responses": {"200": _json(_object(group=_ref("DuplicateGroup")))},
     },
     ("visualize", "/graphs", "GET"): {

@@ -65,12 +65,17 @@ def get_import(backends: Backends, import_id: str) -> dict | None:
 
 
 def latest_import(backends: Backends, kind: str | None = None) -> dict | None:
-    query = select(imports).order_by(desc(imports.c.started_at)).limit(1)
+    found = recent_imports(backends, 1, kind)
+    return found[0] if found else None
+
+
+def recent_imports(backends: Backends, limit: int, kind: str | None = None) -> list[dict]:
+    """The newest runs first."""
+    query = select(imports).order_by(desc(imports.c.started_at), imports.c.id).limit(limit)
     if kind:
         query = query.where(imports.c.kind == kind)
     with backends.catalog.connect() as connection:
-        row = connection.execute(query).mappings().first()
-    return _plain(row) if row else None
+        return [_plain(row) for row in connection.execute(query).mappings()]
 
 
 def _plain(row) -> dict:

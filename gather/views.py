@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from gather.imports import get_import, latest_import, start_import
+from gather.imports import get_import, latest_import, recent_imports, start_import
 from gather.storing import record_batch, store_file
 from mosaic.catalog.schema import batch_files, batches, images
 from mosaic.web import ApiError, backends, settings
@@ -16,6 +16,7 @@ UPLOAD_FIELDS = ("files", "files[]")  # `files[]` is what the original platform'
 _ALL_REJECTED_STATUS = {"too_large": 413, "not_an_image": 415, "empty": 400}
 # The list travels in one queue message: bigger lists belong in a file for `mosaic import urls`.
 MAX_URLS = 10_000
+MAX_LISTED = 100  # import runs per GET /imports
 MAX_URL_LENGTH = 2048
 
 
@@ -95,6 +96,15 @@ def queue_url_import():
     import_id = start_import(backends(), "urls", shown, total=len(urls), state="queued")
     backends().queue.publish("imports", {"import_id": import_id, "kind": "urls", "urls": urls})
     return jsonify(get_import(backends(), import_id)), 202
+
+
+@blueprint.get("/imports")
+def list_imports():
+    """The newest import runs first (?limit=, at most MAX_LISTED)."""
+    raw = request.args.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LISTED:
+        raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {MAX_LISTED}, got {raw!r}")
+    return jsonify(imports=recent_imports(backends(), int(raw)))
 
 
 @blueprint.get("/imports/<import_id>")

@@ -189,6 +189,8 @@ export type ImportRun = {
   bad_rows: number;
   message: string | null;
   batch_id: string | null;
+  started_at: string;
+  updated_at: string;
 };
 
 export type DatasetStatus = { status: string; message: string; import_id: string | null };

@@ -311,4 +311,13 @@ def test_url_list_import_is_followed_to_completion(page, shot, platform, photos_
     files = progress.get_by_role("list", name="Imported files")
     expect(files.get_by_role("link", name="horses.jpg")).to_be_visible()
     expect(files).to_contain_text("gone.jpg — rejected: HTTP 404")
+    # The run is listed with the others, done; a fresh visit can follow it again.
+    recent = page.get_by_role("region", name="Recent imports")
+    row = recent.locator(f"tr[data-import-id='{answer.value.json()['id']}']")
+    expect(row).to_contain_text("completed")
+    expect(row).to_contain_text("1 / 0 / 1")
     shot(page, "import")
+    page.goto(f"{base}/import")
+    row.get_by_role("button", name=re.compile("^Follow the import of")).click()
+    expect(page.get_by_role("region", name="Import progress").get_by_role("status")).to_contain_text(
+        "Import complete")

@@ -70,6 +70,18 @@ def test_a_url_list_import_is_queued_with_its_total(client):
     assert client.get(f"/imports/{body['id']}").get_json()["source"] == "http://a.example/1.jpg and 1 more"
 
 
+def test_import_runs_are_listed_newest_first(client):
+    assert client.get("/imports").get_json() == {"imports": []}
+    first = client.post("/imports/urls", json={"urls": ["http://a.example/1.jpg"]}).get_json()
+    second = client.post("/imports/urls", json={"urls": ["http://b.example/2.jpg"]}).get_json()
+    listed = client.get("/imports").get_json()["imports"]
+    assert [run["id"] for run in listed] == [second["id"], first["id"]]
+    assert [run["id"] for run in client.get("/imports?limit=1").get_json()["imports"]] == [second["id"]]
+    for bad in ("0", "101", "ten", "-1"):
+        answer = client.get(f"/imports?limit={bad}")
+        assert answer.status_code == 400 and answer.get_json()["error"] == "bad_limit", bad
+
+
 @pytest.mark.parametrize("payload, code", [
     ({"urls": "http://a.example/1.jpg"}, "bad_request"), ([1, 2], "bad_request"), ({"urls": [" "]}, "no_urls"),
     ({"urls": ["http://a.example/" + "x" * 2100]}, "bad_url"),

@@ -20,10 +20,17 @@ export default function ImportPage() {
   const [batch, setBatch] = useState<Batch | null>(null);
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
+  const [recent, setRecent] = useState<ImportRun[] | null>(null);
 
   useEffect(() => {
     getJson<DatasetStatus>("/gather/status").then(setDataset, (e) => setError(message(e)));
   }, []);
+
+  // Every run, also those started from the command line or another browser; refreshed as the followed one moves.
+  useEffect(() => {
+    getJson<{ imports: ImportRun[] }>("/gather/imports?limit=10").then((answer) => setRecent(answer.imports),
+                                                                        (e) => setError(message(e)));
+  }, [run?.state, run?.id]);
 
   async function start(url: string, body: object) {
     setBusy(true);
@@ -160,6 +167,40 @@ export default function ImportPage() {
           )}
         </section>
       )}
+
+      <section className="card" aria-labelledby="recent-heading">
+        <h2 id="recent-heading">Recent imports</h2>
+        {recent && recent.length === 0 && <p>No import yet.</p>}
+        {recent && recent.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Started</th>
+                <th scope="col">What</th>
+                <th scope="col">State</th>
+                <th scope="col">Stored / duplicates / failed</th>
+                <th scope="col"><span className="visually-hidden">Follow</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {recent.map((item) => (
+                <tr key={item.id} data-import-id={item.id}>
+                  <td>{new Date(item.started_at).toLocaleString()}</td>
+                  <td>{item.kind === "urls" ? "URL list" : item.kind}: {item.source}</td>
+                  <td>{item.state}</td>
+                  <td>{item.stored} / {item.duplicates} / {item.failed}</td>
+                  <td>
+                    <button type="button" onClick={() => setImportId(item.id)} disabled={item.id === importId}
+                            aria-label={`Follow the import of ${item.source}`}>
+                      Follow
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
     </>
   );
 }
