@@ -40,7 +40,7 @@ from mosaic.backends import Backends
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import duplicate_resolutions, exif, hashes, images
 from mosaic.features import FINGERPRINT, VISUAL
-from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS
+from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprint_vector
 
 LOOKUP_CANDIDATES = 128  # nearest fingerprints inside the radius looked at per image for one image's group
 LIST_CANDIDATES = 64  # ... per image when listing every group
@@ -102,10 +102,6 @@ def _bits(hex_value: str) -> int:
 
 def _near(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return (a[0] ^ b[0]).bit_count() + (a[1] ^ b[1]).bit_count() <= NEAR_DUPLICATE_BITS
-
-
-def _vector(fingerprint: tuple[int, int]) -> bytes:
-    return fingerprint[0].to_bytes(8, "big") + fingerprint[1].to_bytes(8, "big")
 
 
 def fingerprints_of(connection, ids, indexed_only: bool = True) -> dict[str, tuple[int, int]]:
@@ -269,7 +265,7 @@ def group_members(backends: Backends, image_id: str) -> list[str]:
     members = {image_id}
     frontier = [image_id]
     while frontier and len(members) < MAX_GROUP:
-        found = backends.vectors.range_search(FINGERPRINT, [_vector(known[i]) for i in frontier],
+        found = backends.vectors.range_search(FINGERPRINT, [fingerprint_vector(*known[i]) for i in frontier],
                                               NEAR_DUPLICATE_BITS + 1, limit=LOOKUP_CANDIDATES)
         pairs = [(source, hit.id) for source, hits in zip(frontier, found, strict=True) for hit in hits
                  if hit.id not in members]
@@ -311,7 +307,7 @@ _LISTING_LOCK = threading.Lock()
 def _search_pairs(backends: Backends, ids: list[str], known: dict[str, tuple[int, int]]) -> set[tuple[str, str]]:
     pairs = set()
     for part in chunks(ids, LIST_BATCH):
-        found = backends.vectors.range_search(FINGERPRINT, [_vector(known[i]) for i in part],
+        found = backends.vectors.range_search(FINGERPRINT, [fingerprint_vector(*known[i]) for i in part],
                                               NEAR_DUPLICATE_BITS + 1, limit=LIST_CANDIDATES)
         for source, hits in zip(part, found, strict=True):
             for hit in hits:

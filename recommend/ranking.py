@@ -18,7 +18,6 @@ words and makes) -> exact scores -> near-duplicates collapsed to their best-scor
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -46,7 +45,6 @@ COLOUR_SIGMA = 15.0
 SIZE_SIGMA = 1.0
 MMR_LAMBDA = 0.75  # relevance vs novelty when diversifying a page
 LABEL_CACHE_SECONDS = 30.0
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass
@@ -357,9 +355,9 @@ def _candidate_ids(backends: Backends, profile: Profile, modes: Modes, given: Fe
         for hit in _milvus(backends, _probes(profile), pool, excluded, where):
             found.setdefault(hit)
     if given.liked:
-        liked = [backends.vectors.get(STYLE, ref.id) for ref in given.liked[:5]]
-        for hit in _milvus(backends, [v for v in liked if v is not None], max(MIN_POOL // 2, pool // 4), excluded,
-                           where):
+        stored = backends.vectors.get_many(STYLE, [ref.id for ref in given.liked[:5]])
+        liked = [stored[ref.id] for ref in given.liked[:5] if ref.id in stored]
+        for hit in _milvus(backends, liked, max(MIN_POOL // 2, pool // 4), excluded, where):
             found.setdefault(hit)
     with backends.catalog.connect() as connection:
         if profile.tags:
@@ -419,8 +417,7 @@ def _milvus_filter(profile: Profile, modes: Modes) -> dict[str, str]:
 
 
 def _milvus(backends: Backends, vectors: list, limit: int, excluded: set[str], where: dict[str, str]) -> list[str]:
-    found = backends.vectors.search_many(STYLE, vectors, limit, exclude=[i for i in excluded if _ID.match(i)],
-                                         where=where)
+    found = backends.vectors.search_many(STYLE, vectors, limit, exclude=excluded, where=where)
     # Interleave the probes' hit lists so each shape gets its share of the pool.
     merged: dict[str, None] = {}
     for rank in range(limit):

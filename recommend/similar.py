@@ -98,7 +98,8 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
         palettes = _palettes(connection, ids + [image_id]) if blend else {}
         labels = _labels(connection, ids + [image_id]) if blend else {}
     own_palette, own_labels = palettes.get(image_id, []), labels.get(image_id, set())
-    closeness = dict(zip(ids, palette_closeness(own_palette, [palettes.get(i, []) for i in ids]), strict=True))
+    closeness = (dict(zip(ids, palette_closeness(own_palette, [palettes.get(i, []) for i in ids]), strict=True))
+                 if blend else {})
     ranked = []
     for hit in hits:
         if hit.id not in indexed:

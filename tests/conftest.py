@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.isolation import drop_outside_settings
 from tests.servers import RunningServer, ServerMissing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -63,26 +64,15 @@ def photos_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_outside_settings(monkeypatch):
-    """Tests build their settings explicitly: a developer's MOSAIC_* variables must not leak in."""
-    for name in list(os.environ):
-        if name.startswith("MOSAIC_") and name != "MOSAIC_TEST_PHOTOS":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("MOSAIC_INGEST_SAMPLES", "false")
+    drop_outside_settings(monkeypatch)
 
 
 @pytest.fixture
 def postgres_database(postgres_server) -> str:
     """A fresh, empty database on the session's PostgreSQL server; its URL."""
-    import uuid
+    from tests.servers.postgres import create_database
 
-    import sqlalchemy
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(postgres_server.extra["sqlalchemy_url"], isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return postgres_server.url.rsplit("/", 1)[0] + f"/{name}"
+    return create_database(postgres_server)
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ Measured on 12 real photos (darknet/*, exif/*, piexif L01/large/02), against the
 (eagle.jpg and the iPhone photo, a pair outside that set, are 43 bits apart: the threshold sits just
 above the worst same-photo distance rather than mid-gap.)
 Resize and recompression alone stay <= 6 bits per hash, brightness <= 8 (phash) / 16 (dhash, clipped
-highlights); the crops use up the rest. Neither hash separates on its own, so a 64-bit vector search
-should use a radius of ~24 per hash and confirm candidates with `is_near_duplicate`.
+highlights); the crops use up the rest. Neither hash separates on its own, so the vector search compares
+both at once: `fingerprint_vector` puts them side by side in one 128-bit code, searched within
+NEAR_DUPLICATE_BITS.
 """
 
 from __future__ import annotations
@@ -89,13 +90,18 @@ def fingerprints(image: Image.Image) -> dict[str, str]:
     return {"phash": _phash(grey), "dhash": _dhash(grey)}
 
 
-def fingerprint_bytes(phash: str, dhash: str) -> bytes:
+def fingerprint_vector(phash: int, dhash: int) -> bytes:
     """phash then dhash, 16 bytes: the 128-bit binary vector the near-duplicate search compares."""
-    return to_bytes(phash) + to_bytes(dhash)
+    return phash.to_bytes(8, "big") + dhash.to_bytes(8, "big")
+
+
+def fingerprint_bytes(phash: str, dhash: str) -> bytes:
+    """`fingerprint_vector` of two stored hex hashes, each checked as `to_bytes` checks it."""
+    return fingerprint_vector(*(int.from_bytes(to_bytes(value), "big") for value in (phash, dhash)))
 
 
 def to_bytes(hex_hash: str) -> bytes:
-    """The 8 bytes of a hash, as a Milvus BINARY_VECTOR of dim 64 wants them."""
+    """The 8 bytes of a hash, big-endian (half of a `fingerprint_vector`)."""
     if len(hex_hash) != HASH_BITS // 4:
         raise ValueError(f"expected {HASH_BITS // 4} hex characters, got {hex_hash!r}")
     return bytes.fromhex(hex_hash)

@@ -34,7 +34,7 @@ from mosaic.backends.vectors import VectorStore
 from mosaic.catalog.schema import colours, hashes, images, tags
 from mosaic.features import FINGERPRINT, VISUAL
 from mosaic.imaging.decode import decode
-from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprints
+from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprint_bytes, fingerprint_vector, fingerprints
 from mosaic.imaging.lab import ciede2000, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import _LABS, _NAMES, NAMED_COLOURS
 from recommend import create_app
@@ -116,7 +116,7 @@ def _generate(backends, start: int, stop: int, rng: np.random.Generator,
                 {"image_id": ids[i], "label": label, "source": "detector", "score": 0.8}
                 for i in rows for label in rng.choice(LABELS, 2, replace=False)])
     for part in range(0, count, FINGERPRINT_BATCH):
-        backends.vectors.upsert(FINGERPRINT, [(ids[i], _code(int(phash[i]), int(dhash[i])))
+        backends.vectors.upsert(FINGERPRINT, [(ids[i], fingerprint_vector(int(phash[i]), int(dhash[i])))
                                               for i in range(part, min(count, part + FINGERPRINT_BATCH))])
     for part in range(0, count, VISUAL_BATCH):
         backends.vectors.upsert(VISUAL, [(ids[i], visual[i]) for i in range(part, min(count, part + VISUAL_BATCH))])
@@ -136,16 +136,12 @@ def _bits_apart(a: bytes, b: bytes) -> int:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
 
 
-def _code(phash: int, dhash: int) -> bytes:
-    return phash.to_bytes(8, "big") + dhash.to_bytes(8, "big")
-
-
 def _estimate_full_listing(backends, ids: list[str], batches: int = 10) -> float:
     """Seconds for the range searches of a full GET /duplicates, from `batches` sample batches."""
     sample = ids[:batches * LIST_BATCH]
     with backends.catalog.connect() as connection:
         prints = fingerprints_of(connection, sample)
-    vectors = [_code(*prints[i]) for i in sample if i in prints]
+    vectors = [fingerprint_vector(*prints[i]) for i in sample if i in prints]
     start = time.perf_counter()
     for part in range(0, len(vectors), LIST_BATCH):
         backends.vectors.range_search(FINGERPRINT, vectors[part:part + LIST_BATCH], NEAR_DUPLICATE_BITS + 1,
@@ -304,11 +300,11 @@ def test_near_duplicate_lookup_at_a_million_fingerprints(tmp_path, real_versions
     while inserted < FINGERPRINTS and time.perf_counter() - start < budget_seconds:
         codes = rng.integers(0, 2**64, (FINGERPRINT_BATCH * 10, 2), dtype=np.uint64)
         for part in range(0, len(codes), FINGERPRINT_BATCH):
-            store.upsert(FINGERPRINT, [(f"r{inserted + part + i}", _code(int(p), int(d)))
+            store.upsert(FINGERPRINT, [(f"r{inserted + part + i}", fingerprint_vector(int(p), int(d)))
                                        for i, (p, d) in enumerate(codes[part:part + FINGERPRINT_BATCH])])
         inserted += len(codes)
     built = time.perf_counter() - start
-    real = [(f"{photo}|{version}", _code(int(f["phash"], 16), int(f["dhash"], 16)))
+    real = [(f"{photo}|{version}", fingerprint_bytes(f["phash"], f["dhash"]))
             for photo, version, f, _ in real_versions]
     store.upsert(FINGERPRINT, [(name.replace("/", "_").replace("|", "-")[:60], code) for name, code in real])
     label = "1M" if inserted >= FINGERPRINTS else f"{inserted:,} (what fit the {budget_seconds:.0f} s budget)"
@@ -316,7 +312,7 @@ def test_near_duplicate_lookup_at_a_million_fingerprints(tmp_path, real_versions
           f"(built in {built:.0f} s) ==")
     originals = [(name, code) for name, code in real if name.endswith("|original")]
     samples, found_copies, wanted_copies, candidates = [], 0, 0, []
-    queries = [code for _, code in originals] + [_code(int(p), int(d)) for p, d
+    queries = [code for _, code in originals] + [fingerprint_vector(int(p), int(d)) for p, d
                                                  in rng.integers(0, 2**64, (200, 2), dtype=np.uint64)]
     for code in queries:
         begin = time.perf_counter()

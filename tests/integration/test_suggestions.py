@@ -7,8 +7,6 @@ in their EXIF), giraffe with no camera make.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections import Counter
 
 import pytest
@@ -16,19 +14,10 @@ import pytest
 from mosaic.catalog.images import image_details
 from recommend import create_app
 from tests.enriched import enrich, enriched_backends
+from tests.isolation import drop_outside_settings
+from tests.servers.postgres import create_database
 
 PHOTOS = ("dog.jpg", "kite.jpg", "eagle.jpg", "horses.jpg", "person.jpg", "giraffe.jpg")
-
-
-def _fresh_database(postgres_server) -> str:
-    import sqlalchemy
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(postgres_server.extra["sqlalchemy_url"], isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return postgres_server.url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
@@ -36,11 +25,9 @@ def catalog(request, tmp_path_factory, photos_dir):
     """(backends, {file name: image id}), enriched once per catalog kind."""
     settings = {}
     if request.param == "postgresql":
-        settings["catalog_url"] = _fresh_database(request.getfixturevalue("postgres_server"))
+        settings["catalog_url"] = create_database(request.getfixturevalue("postgres_server"))
     with pytest.MonkeyPatch.context() as patch:  # as conftest's autouse fixture, which is per test
-        for name in list(os.environ):
-            if name.startswith("MOSAIC_") and name != "MOSAIC_TEST_PHOTOS":
-                patch.delenv(name)
+        drop_outside_settings(patch)
         backends = enriched_backends(tmp_path_factory.mktemp("suggestions") / "var", **settings)
         ids = enrich(backends, {name: (photos_dir / "darknet" / name).read_bytes() for name in PHOTOS})
         yield backends, ids

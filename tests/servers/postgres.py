@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from glob import glob
 from pathlib import Path
 
@@ -125,3 +126,15 @@ def _create_database(port: int) -> None:
             cur.execute(f"CREATE DATABASE {DATABASE}")
     finally:
         conn.close()
+
+
+def create_database(server: RunningServer) -> str:
+    """A fresh, empty database on a running server; its URL."""
+    import sqlalchemy
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(server.extra["sqlalchemy_url"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return server.url.rsplit("/", 1)[0] + f"/{name}"

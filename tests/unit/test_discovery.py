@@ -7,7 +7,6 @@ The catalog: five darknet photos plus four copies of dog.jpg made from the real 
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 from PIL import Image, ImageEnhance
@@ -17,6 +16,7 @@ from mosaic.catalog.images import image_details
 from recommend import create_app
 from recommend.duplicates import group_id
 from tests.enriched import enrich, enriched_backends
+from tests.isolation import drop_outside_settings
 
 PHOTOS = ("dog.jpg", "eagle.jpg", "horses.jpg", "kite.jpg", "person.jpg")
 COPIES = ("dog-half.jpg", "dog-q50.jpg", "dog-crop.jpg", "dog-bright.jpg")
@@ -43,10 +43,7 @@ def catalog(tmp_path_factory, photos_dir):
     """(backends, {file name: image id}): built once for the module, as the pipeline takes a few seconds."""
 
     with pytest.MonkeyPatch.context() as patch:  # as conftest's autouse fixture, which is per test
-        for name in list(os.environ):
-            if name.startswith("MOSAIC_") and name != "MOSAIC_TEST_PHOTOS":
-                patch.delenv(name)
-        patch.setenv("MOSAIC_INGEST_SAMPLES", "false")
+        drop_outside_settings(patch)
         backends = enriched_backends(tmp_path_factory.mktemp("discovery") / "var")
         files = {name: (photos_dir / "darknet" / name).read_bytes() for name in PHOTOS}
         with Image.open(photos_dir / "darknet" / "dog.jpg") as dog:
