@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from gateway.doctor import doctor
 from gather.cli import import_group, import_worker_command
 from harvest.cli import commands as harvest_commands
 from harvest_worker.cli import harvest_worker_command
@@ -77,6 +78,7 @@ def lab(backends: Backends, host: str, port: int, notebooks: str | None):
     start_lab(backends.settings, host, port, notebooks)
 
 
+cli.add_command(doctor)
 cli.add_command(import_group)
 cli.add_command(import_worker_command)
 cli.add_command(harvest_worker_command)

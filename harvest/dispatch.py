@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import select, update
 
 from mosaic.backends import Backends
-from mosaic.catalog.features import stale_image_ids
+from mosaic.catalog.features import DONE_STATES, forget_features, images_with_failed_steps, stale_image_ids
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import images
 
@@ -37,13 +37,17 @@ def dispatch(backends: Backends, limit: int = 500) -> int:
 
 
 def reprocess(backends: Backends, image_ids: list[str] | None = None, stale: bool = False) -> int:
-    """Mark images as stored again, so the dispatcher sends them anew: the given ones, the stale
-    ones (made by an older version of a step or model), or all."""
+    """Mark images as stored again, so the dispatcher sends them anew.
+
+    stale: the images with a step that is missing, made by an older version, or failed; the workers
+    then re-run only those steps. Otherwise the given images (or all) run every step again."""
     with backends.catalog.begin() as connection:
         if stale:
             image_ids = stale_image_ids(connection) + (image_ids or [])
             if not image_ids:
                 return 0
+        else:
+            forget_features(connection, image_ids)
         statement = update(images).values(state="stored", error=None, updated_at=now())
         if image_ids:
             statement = statement.where(images.c.id.in_(image_ids))
@@ -51,11 +55,18 @@ def reprocess(backends: Backends, image_ids: list[str] | None = None, stale: boo
 
 
 def retry_failed(backends: Backends) -> int:
-    """Failed images go back to `stored`; dead letters of both queues go back to their queue."""
+    """Failed images go back to `stored`, and so do images with a failed step (only that step runs
+    again); dead letters of both queues go back to their queue."""
     with backends.catalog.begin() as connection:
         count = connection.execute(
             update(images).where(images.c.state == "failed").values(state="stored", error=None, updated_at=now())
         ).rowcount
+        partial = images_with_failed_steps(connection)
+        if partial:
+            count += connection.execute(
+                update(images).where(images.c.id.in_(partial), images.c.state.in_(DONE_STATES))
+                .values(state="stored", updated_at=now())
+            ).rowcount
     for queue in ("harvest", "process"):
         backends.queue.retry_dead(queue)
     return count

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from mosaic.backends import Backends
 from mosaic.backends.queue import QUEUES
+from mosaic.catalog.features import degraded_features, step_failures
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import batch_files, batches, images
 
@@ -31,6 +32,8 @@ def pipeline_status(backends: Backends, failures: int = 20, recent_batches: int 
             .where(images.c.state == "failed").order_by(images.c.updated_at.desc()).limit(failures)
         ).mappings().all()
         by_batch = _batches(connection, recent_batches)
+        failed_steps = step_failures(connection)
+        degraded = degraded_features(connection)
     queue = backends.queue
     queues = {}
     for name in QUEUES:
@@ -48,6 +51,10 @@ def pipeline_status(backends: Backends, failures: int = 20, recent_batches: int 
             {"id": row["id"], "name": row["original_name"], "reason": row["error"], "at": row["updated_at"].isoformat()}
             for row in failed
         ],
+        # A step that raised costs only its feature: the photo is indexed with the rest ("objects failed on 25
+        # photos: <reason>"); POST /harvest/retry or `mosaic reprocess --stale` re-runs just those steps.
+        "step_failures": failed_steps,
+        "degraded": degraded,
         "dead_letters": sum(q["dead_count"] for q in queues.values()),
         "queues": queues,
         "batches": by_batch,

@@ -1,8 +1,10 @@
 """The enrichment pipeline for one image: decode once, then every step on the same working copy.
 
-Each step is a pure function (or a loaded model) in its own module; this module only runs them
-in order and writes their results, with the version of what made each feature, in one
-transaction. Work is idempotent by image id: a redelivered job rewrites the same rows.
+Each step is a pure function (or a loaded model) in its own module; this module runs the steps a
+photo still needs (missing, made by an older version, or failed) and writes their results, with
+the version of what made each feature, in one transaction. A step that raises costs only its own
+feature: the error is recorded on the photo (table `features`) and the other steps go on. Only a
+photo that cannot be decoded at all fails. Work is idempotent by image id.
 """
 
 from __future__ import annotations
@@ -11,13 +13,23 @@ import io
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from sqlalchemy import delete, insert
+
 from mosaic.backends import Backends
-from mosaic.catalog.features import register_versions, write_features
+from mosaic.catalog.features import (
+    Made,
+    forget_features,
+    made_features,
+    record_features,
+    register_versions,
+    steps_to_run,
+)
 from mosaic.catalog.images import get_image, replace_children, set_state
-from mosaic.catalog.schema import colours, exif, features, hashes, objects, places, renditions, tags
+from mosaic.catalog.schema import colours, exif, hashes, objects, places, renditions, tags
 from mosaic.consumer import Permanent
 from mosaic.imaging import colours as colour_step
 from mosaic.imaging import fingerprints as fingerprint_step
@@ -32,28 +44,54 @@ log = logging.getLogger(__name__)
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
 DECODE_VERSION = "1"
 EXIF_VERSION = "1"
+# The steps that work on pixels; exif and place read only the file's bytes, so they never need a decode.
+PIXEL_STEPS = ("colours", "fingerprints", "scenes", "objects", "renditions")
+# The processor's vectors made from each step's output: a step that writes new rows sends them to be redone.
+VECTORS_FROM = {
+    "decode": ("vectors.style",),
+    "exif": ("vectors.style",),
+    "colours": ("vectors.style",),
+    "fingerprints": ("vectors.fingerprint",),
+    "renditions": ("vectors.visual",),
+}
+
+
+class ModelUnavailable(RuntimeError):
+    """A step whose model could not load: recorded on each photo as that step's failure."""
 
 
 @dataclass
 class Enrichment:
-    """Everything the steps found for one image, ready to write."""
+    """What the steps found for one image, ready to write: rows per step that ran, errors per step that raised."""
 
-    width: int
-    height: int
-    exif: dict
-    colours: list[dict]
+    width: int | None = None
+    height: int | None = None
+    exif: dict = field(default_factory=dict)
+    colours: list[dict] = field(default_factory=list)
     objects: list[dict] = field(default_factory=list)
     tags: list[dict] = field(default_factory=list)
     hashes: list[dict] = field(default_factory=list)
     place: dict | None = None
     renditions: list[dict] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def run(self, name: str, step: Callable[[], None]) -> None:
+        """Run one step; its exception becomes its recorded error, never the photo's."""
+        try:
+            step()
+        except Exception as exc:
+            log.warning("step %s failed: %s: %s", name, type(exc).__name__, exc)
+            self.errors[name] = _reason(exc)
+        self.ran.append(name)
 
 
 class Pipeline:
-    """One per worker process: models load on first use and stay loaded."""
+    """One per worker process: `load_models` loads every model once, at start."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.unavailable: dict[str, str] = {}  # feature -> why its model did not load
 
     @cached_property
     def detector(self):
@@ -70,6 +108,8 @@ class Pipeline:
     @cached_property
     def versions(self) -> dict[str, str]:
         from harvest_worker import place
+        from harvest_worker.objects import detector_version
+        from harvest_worker.scenes import SceneClassifier
 
         versions = {
             "decode": DECODE_VERSION,
@@ -79,15 +119,38 @@ class Pipeline:
             "place": place.VERSION,
             "renditions": f"{rendition_step.VERSION}:" + ",".join(
                 f"{name}={side}" for name, side in sorted(self.settings.rendition_sizes.items())),
-            "scenes": self.scenes.version,
+            "scenes": SceneClassifier.version,
         }
-        if self.detector is not None:
-            versions["objects"] = self.detector.version
+        objects_version = detector_version(self.settings)
+        if objects_version is not None:  # MOSAIC_DETECTOR=none: no objects step at all
+            versions["objects"] = objects_version
         return versions
 
+    def load_models(self) -> dict[str, str | None]:
+        """Load each model now and try it on a small picture: {feature: None if it works, else why not}.
+        A model that fails stays failed for this process: its step is recorded as failed on each photo."""
+        from PIL import Image
+
+        probe = Image.new("RGB", (96, 64), (120, 140, 160))
+        checks = {"scenes": lambda: self.scenes.classify(probe)}
+        if "objects" in self.versions:
+            checks["objects"] = lambda: self.detector.detect(probe)
+        found: dict[str, str | None] = {}
+        for name, check in checks.items():
+            try:
+                check()
+            except Exception as exc:
+                self.unavailable[name] = found[name] = _reason(exc)
+                log.error("feature %s: degraded (%s)", name, found[name])
+            else:
+                found[name] = None
+                log.info("feature %s: available (%s)", name, self.versions[name])
+        return found
+
     def register(self, backends: Backends) -> None:
+        self.load_models()
         with backends.catalog.begin() as connection:
-            register_versions(connection, self.versions)
+            register_versions(connection, self.versions, self.unavailable)
         log.info("harvest pipeline: %s", ", ".join(f"{k}={v}" for k, v in self.versions.items()))
 
     # -- the job ------------------------------------------------------------------------------
@@ -96,36 +159,77 @@ class Pipeline:
         image_id = body["image_id"]
         with backends.catalog.connect() as connection:
             image = get_image(connection, image_id)
-            current = image is not None and self._is_current(connection, image)
+            made = made_features(connection, image_id) if image is not None else {}
         if image is None:
             return  # deleted since it was queued: nothing to do
-        if current:
-            backends.queue.publish("process", {"image_id": image_id})  # a redelivery: finish the hand-off
-            return
-        found = self.enrich(backends, image)
-        self._write(backends, image, found)
-        backends.queue.publish("process", {"image_id": image_id})
+        todo = steps_to_run(self.versions, made)
+        if todo:
+            found = self.enrich(backends, image, todo)
+            self._write(backends, image, found)
+        elif image["state"] not in ("harvested", "indexed"):
+            # Only vectors were missing or failed (reprocess --stale): straight on to the processor.
+            with backends.catalog.begin() as connection:
+                set_state(connection, image_id, "harvested")
+        backends.queue.publish("process", {"image_id": image_id})  # also finishes the hand-off of a redelivery
 
-    def enrich(self, backends: Backends, image: dict) -> Enrichment:
+    def enrich(self, backends: Backends, image: dict, steps: list[str] | None = None) -> Enrichment:
+        """Run `steps` (default: all) on one image. Raises Permanent only when the image cannot be decoded."""
         settings = self.settings
+        steps = list(self.versions) if steps is None else steps
+        found = Enrichment()
         with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as original:
             with backends.objects.get(image["object_key"]) as stream:
                 shutil.copyfileobj(stream, original)
-            original.seek(0)
-            exif_fields = read_exif(original)
-            original.seek(0)
-            try:
-                decoded = decode(original, settings.max_pixels, working_side=settings.working_side,
-                                 min_side=settings.min_side, min_long_side=settings.min_long_side,
-                                 max_bytes=settings.max_upload_bytes)
-            except ImageRejected as exc:
-                raise Permanent(str(exc)) from None
-        picture = decoded.image
-        found = Enrichment(decoded.width, decoded.height, exif_fields, _colour_rows(picture))
-        found.hashes = [{"kind": kind, "value": value}
-                        for kind, value in fingerprint_step.fingerprints(picture).items()]
-        found.tags = _best_per_label(self.scenes.classify(picture, threshold=settings.scene_threshold), "scene")
-        if self.detector is not None:
+            exif_error = None
+            if "exif" in steps or "place" in steps:  # the place is read from the GPS fields
+                original.seek(0)
+                try:
+                    found.exif = read_exif(original)
+                except Exception as exc:
+                    exif_error = _reason(exc)
+                if "exif" in steps:  # otherwise read only for the place: the stored EXIF rows stay
+                    found.ran.append("exif")
+                    if exif_error:
+                        found.errors["exif"] = exif_error
+            picture = None
+            if "decode" in steps or any(step in steps for step in PIXEL_STEPS):
+                original.seek(0)
+                try:
+                    decoded = decode(original, settings.max_pixels, working_side=settings.working_side,
+                                     min_side=settings.min_side, min_long_side=settings.min_long_side,
+                                     max_bytes=settings.max_upload_bytes)
+                except ImageRejected as exc:
+                    raise Permanent(str(exc)) from None
+                picture, found.width, found.height = decoded.image, decoded.width, decoded.height
+                if "decode" in steps:  # otherwise only a prerequisite of a pixel step being re-run
+                    found.ran.append("decode")
+        for name, step in self._pixel_steps(backends, image, picture, found).items():
+            if name in steps:
+                found.run(name, step)
+        if "place" in steps:
+            def place() -> None:
+                if exif_error:
+                    raise RuntimeError(f"no EXIF to place the photo: {exif_error}")
+                found.place = _place_row(found.exif, settings.place_max_km)
+            found.run("place", place)
+        return found
+
+    def _pixel_steps(self, backends: Backends, image: dict, picture, found: Enrichment) -> dict[str, Callable]:
+        settings = self.settings
+
+        def colours_step() -> None:
+            found.colours = _colour_rows(picture)
+
+        def fingerprints_step() -> None:
+            found.hashes = [{"kind": kind, "value": value}
+                            for kind, value in fingerprint_step.fingerprints(picture).items()]
+
+        def scenes_step() -> None:
+            self._require("scenes")
+            found.tags += _best_per_label(self.scenes.classify(picture, threshold=settings.scene_threshold), "scene")
+
+        def objects_step() -> None:
+            self._require("objects")
             detections = self.detector.detect(picture)
             found.objects = [
                 {"rank": rank, "label": d.label, "score": d.score,
@@ -133,9 +237,16 @@ class Pipeline:
                 for rank, d in enumerate(detections)
             ]
             found.tags += _best_per_label(detections, "detector")
-        found.place = _place_row(exif_fields, settings.place_max_km)
-        found.renditions = self._renditions(backends, image["sha256"], picture)
-        return found
+
+        def renditions_step() -> None:
+            found.renditions = self._renditions(backends, image["sha256"], picture)
+
+        return {"colours": colours_step, "fingerprints": fingerprints_step, "scenes": scenes_step,
+                "objects": objects_step, "renditions": renditions_step}
+
+    def _require(self, feature: str) -> None:
+        if feature in self.unavailable:
+            raise ModelUnavailable(f"model not available on this worker: {self.unavailable[feature]}")
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -149,28 +260,40 @@ class Pipeline:
                          "bytes": len(made.data), "mime": rendition_step.MIME})
         return rows
 
-    def _is_current(self, connection, image: dict) -> bool:
-        if image["state"] not in ("harvested", "indexed"):
-            return False
-        from sqlalchemy import select
-
-        made = dict(connection.execute(
-            select(features.c.name, features.c.version).where(features.c.image_id == image["id"])).all())
-        return all(made.get(name) == version for name, version in self.versions.items())
-
     def _write(self, backends: Backends, image: dict, found: Enrichment) -> None:
+        """Rows of the steps that succeeded replace the photo's old ones; a failed step keeps what an
+        earlier run left (nothing is lost) and records its error."""
         image_id = image["id"]
+        ok = [name for name in found.ran if name not in found.errors]
+        children = {
+            "exif": [(exif, [found.exif] if found.exif else [])],
+            "colours": [(colours, found.colours)],
+            "fingerprints": [(hashes, found.hashes)],
+            "place": [(places, [found.place] if found.place else [])],
+            "renditions": [(renditions, found.renditions)],
+            "objects": [(objects, found.objects)],
+        }
         with backends.catalog.begin() as connection:
-            replace_children(connection, exif, image_id, [found.exif] if found.exif else [])
-            replace_children(connection, colours, image_id, found.colours)
-            replace_children(connection, objects, image_id, found.objects)
-            replace_children(connection, tags, image_id, found.tags)
-            replace_children(connection, hashes, image_id, found.hashes)
-            replace_children(connection, places, image_id, [found.place] if found.place else [])
-            replace_children(connection, renditions, image_id, found.renditions)
-            write_features(connection, image_id, self.versions)
-            set_state(connection, image_id, "harvested", width=found.width, height=found.height,
-                      pipeline_version=PIPELINE_VERSION)
+            for name in ok:
+                for table, rows in children.get(name, []):
+                    replace_children(connection, table, image_id, rows)
+            for name, source in (("scenes", "scene"), ("objects", "detector")):
+                if name in ok:
+                    connection.execute(delete(tags).where(tags.c.image_id == image_id, tags.c.source == source))
+            new_tags = [t for t in found.tags if {"scene": "scenes", "detector": "objects"}[t["source"]] in ok]
+            if new_tags:
+                connection.execute(insert(tags), [{"image_id": image_id, **t} for t in new_tags])
+            stale_vectors = sorted({vector for name in ok for vector in VECTORS_FROM.get(name, ())})
+            if stale_vectors:
+                forget_features(connection, image_id, stale_vectors)
+            record_features(connection, image_id, {
+                name: Made(self.versions[name], found.errors.get(name)) for name in found.ran})
+            sizes = {} if found.width is None else {"width": found.width, "height": found.height}
+            set_state(connection, image_id, "harvested", pipeline_version=PIPELINE_VERSION, **sizes)
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
 
 
 def _colour_rows(picture) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
@@ -22,13 +23,15 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def create_service_app(name: str, settings: Settings, backend_names, backends: Backends | None = None) -> Flask:
-    """A Flask app for one service with health and JSON errors; the caller adds its blueprint."""
+def create_service_app(name: str, settings: Settings, backend_names, backends: Backends | None = None,
+                       extra_health: Callable[[Backends], dict] | None = None) -> Flask:
+    """A Flask app for one service with health and JSON errors; the caller adds its blueprint.
+    `extra_health` adds the service's own fields to its health report (asked only while its backends are up)."""
     app = Flask(name)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["mosaic"] = backends or Backends(settings)
     app.extensions["mosaic.settings"] = settings
-    app.register_blueprint(_health_blueprint(tuple(backend_names)), url_prefix="/api/v1")
+    app.register_blueprint(_health_blueprint(tuple(backend_names), extra_health), url_prefix="/api/v1")
     security.install(app, name, settings)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -48,12 +51,19 @@ def error_response(status: int, code: str, message: str):
     return jsonify(error=code, message=message), status
 
 
-def _health_blueprint(names: tuple[str, ...]) -> Blueprint:
+def _health_blueprint(names: tuple[str, ...], extra: Callable[[Backends], dict] | None) -> Blueprint:
     blueprint = Blueprint("health", __name__)
 
     @blueprint.get("/health")
     def health():
         report = backends().health(names)
+        if extra is not None and report["status"] == "ok":
+            try:
+                report.update(extra(backends()))
+            except Exception:  # health must answer whatever else is wrong
+                log.exception("extra health fields failed")
+        if report.get("degraded") and report["status"] == "ok":
+            report["status"] = "degraded"
         return jsonify(report), (200 if report["status"] != "down" else 503)
 
     return blueprint

@@ -124,6 +124,8 @@ export type PipelineStatus = {
   rate_per_minute: number;
   oldest_waiting: { id: string; name: string; state: string; since: string } | null;
   recent_failures: { id: string; name: string; reason: string | null; at: string }[];
+  step_failures: { step: string; photos: number; version: string; reason: string; latest: string | null }[];
+  degraded: Record<string, string>;
   dead_letters: number;
   queues: Record<string, { depth: number; dead_count: number; dead: { error: string | null; attempts: number }[] }>;
 };

@@ -55,6 +55,7 @@ def image_details(connection: Connection, image_id: str) -> dict | None:
     exif_rows = rows(exif)
     place_rows = rows(places)
     tag_rows = rows(tags, tags.c.score.desc())
+    feature_rows = rows(features, features.c.name)
     return {
         **_plain(image),
         "exif": exif_rows[0] if exif_rows else None,
@@ -73,7 +74,10 @@ def image_details(connection: Connection, image_id: str) -> dict | None:
             for r in rows(renditions)
         },
         "url": f"/cdn/show/{image_id}",
-        "features": {row["name"]: row["version"] for row in rows(features)},
+        "features": {row["name"]: row["version"] for row in feature_rows},
+        # Steps that raised on this photo: it keeps every other feature; reprocess --stale runs these again.
+        "failed_steps": {row["name"]: {"version": row["version"], "error": row["error"], "at": row["updated_at"]}
+                         for row in feature_rows if row["error"] is not None},
     }
 
 

@@ -203,6 +203,10 @@ features = Table(
     Column("name", String(32), primary_key=True),  # exif | colours | objects | scenes | ...
     Column("version", String(64), nullable=False),  # what made it: code version and model name
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Set when the step raised on this photo (the photo keeps every other feature); re-run by reprocess --stale.
+    Column("error", Text),
+    Index("ix_features_failed", "name", sqlite_where=literal_column("error IS NOT NULL"),
+          postgresql_where=literal_column("error IS NOT NULL")),
 )
 
 batches = Table(
@@ -241,6 +245,8 @@ pipeline_versions = Table(
     Column("name", String(32), primary_key=True),
     Column("version", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Why the workers cannot make this feature now (a model that failed to load), or NULL when they can.
+    Column("degraded", Text),
 )
 
 # -- imports (gather) --------------------------------------------------------------------------

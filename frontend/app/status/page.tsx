@@ -159,6 +159,40 @@ export default function StatusPage() {
             </table>
           </section>
 
+          <section className="card" aria-labelledby="steps-heading">
+            <h2 id="steps-heading">Features</h2>
+            {Object.keys(status.degraded).length === 0 && status.step_failures.length === 0 ? (
+              <p>Every enrichment step is available and none has failed.</p>
+            ) : (
+              <>
+                {Object.keys(status.degraded).length > 0 && (
+                  <ul aria-label="Degraded features">
+                    {Object.entries(status.degraded).map(([name, reason]) => (
+                      <li key={name} data-degraded={name} className="error">
+                        {name} is unavailable on the workers: {reason}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+                {status.step_failures.length > 0 && (
+                  <>
+                    <ul aria-label="Failed steps">
+                      {status.step_failures.map((f) => (
+                        <li key={f.step} data-step={f.step}>
+                          {f.step} failed on {f.photos} photo{f.photos === 1 ? "" : "s"}: {f.reason}
+                        </li>
+                      ))}
+                    </ul>
+                    <p className="muted">
+                      These photos are indexed with every other feature. &ldquo;Retry failed&rdquo; runs only the
+                      failed steps again.
+                    </p>
+                  </>
+                )}
+              </>
+            )}
+          </section>
+
           <section className="card" aria-labelledby="failures-heading">
             <h2 id="failures-heading">Recent failures</h2>
             {status.recent_failures.length === 0 ? (
