@@ -43,7 +43,12 @@ SCHEMAS: dict[str, dict] = {
     "Health": {
         "type": "object",
         "required": ["status"],
-        "properties": {"status": {"type": "string", "enum": ["ok", "degraded", "down"]}},
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+            "backends": {"type": "object"},
+            # harvest only: features the workers cannot make (a model that did not load) and why.
+            "degraded": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
     },
     "FileResult": {
         "type": "object",
@@ -226,11 +231,20 @@ DETAILS: dict[tuple[str, str, str], dict] = {
     },
     ("gather", "/status", "GET"): {"responses": {"200": _json(_ref("LegacyStatus"))}},
     ("harvest", "/images/<image_id>", "GET"): {
-        "summary": "Everything the catalog knows about one image.",
-        "responses": {"200": _json(_object(id={"type": "string"}, state={"type": "string"}))},
+        "summary": "Everything the catalog knows about one image, with the steps that failed on it (`failed_steps`).",
+        "responses": {"200": _json(_object(
+            id={"type": "string"}, state={"type": "string"}, features={"type": "object"},
+            failed_steps={"type": "object", "additionalProperties": _object(
+                version={"type": "string"}, error={"type": "string"}, at={"type": "string"})}))},
     },
-    ("harvest", "/status", "GET"): {"summary": "Pipeline status: counts by state, rates, failures, batches.",
-                                    "responses": {"200": _json(OBJECT)}},
+    ("harvest", "/status", "GET"): {
+        "summary": "Pipeline status: counts by state, rates, failures, failed steps, degraded features, batches.",
+        "responses": {"200": _json(_object(
+            counts={"type": "object"}, degraded={"type": "object"},
+            step_failures={"type": "array", "items": _object(
+                step={"type": "string"}, photos={"type": "integer"}, version={"type": "string"},
+                reason={"type": "string"})}))},
+    },
     ("harvest", "/retry", "POST"): {
         "responses": {"200": _json(_object(retried={"type": "integer"}, dispatched={"type": "integer"}))},
     },

@@ -82,7 +82,8 @@ class Enrichment:
             step()
         except Exception as exc:
             log.warning("step %s failed: %s: %s", name, type(exc).__name__, exc)
-            self.errors[name] = _reason(exc)
+            # A model that did not load says so itself; any other error keeps its type, which names the cause.
+            self.errors[name] = str(exc) if isinstance(exc, ModelUnavailable) else _reason(exc)
         self.ran.append(name)
 
 
