@@ -14,7 +14,7 @@ run: venv photos frontend
 	$(VENV)/bin/mosaic run
 
 test: system-deps venv photos frontend
-	$(PY) -m pytest tests/unit tests/integration tests/topology tests/e2e
+	$(PY) -m pytest tests/unit tests/integration tests/faults tests/topology tests/e2e
 
 unit: venv
 	$(PY) -m pytest tests/unit
