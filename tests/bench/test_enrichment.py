@@ -198,6 +198,14 @@ def _colour_distance(ours_lab: np.ndarray, recipe_rgb: np.ndarray) -> float:
 # -- spawned workers (module level, so `spawn` can import them; heavy imports stay inside) -------------------------
 
 
+def _enrich(pipeline, path):
+    """Pipeline.enrich records a failing step instead of raising: a bench must not time a broken step."""
+    found = pipeline.enrich(_Backends, {"object_key": str(path), "sha256": SHA})
+    if found.errors:
+        raise AssertionError(f"steps failed on {path}: {found.errors}")
+    return found
+
+
 def _ssd_worker(data_dir: str, warm: list[str], tasks, barrier, results, phases: int) -> None:
     try:
         _single_thread()
@@ -205,12 +213,12 @@ def _ssd_worker(data_dir: str, warm: list[str], tasks, barrier, results, phases:
 
         pipeline = Pipeline(_settings(data_dir, detector="ssd"))
         for path in warm:  # models, LiteRT and the geocoder's tree load here, as in a started worker
-            pipeline.enrich(_Backends, {"object_key": path, "sha256": SHA})
+            _enrich(pipeline, path)
         for _ in range(phases):
             barrier.wait(TIMEOUT)
             count, start = 0, time.process_time()
             while (path := tasks.get()) is not None:
-                pipeline.enrich(_Backends, {"object_key": path, "sha256": SHA})
+                _enrich(pipeline, path)
                 count += 1
             cpu = time.process_time() - start
             barrier.wait(TIMEOUT)
@@ -227,11 +235,11 @@ def _detr_worker(data_dir: str, model: str, paths: list[str], results) -> None:
         from harvest_worker.pipeline import Pipeline
 
         pipeline = Pipeline(_settings(data_dir, detector="detr", detr_model=model, detr_shortest_side=512))
-        pipeline.enrich(_Backends, {"object_key": paths[0], "sha256": SHA})  # load
+        _enrich(pipeline, paths[0])  # load
         times = {}
         for path in paths:
             start = time.process_time()
-            pipeline.enrich(_Backends, {"object_key": path, "sha256": SHA})
+            _enrich(pipeline, path)
             times[Path(path).name] = time.process_time() - start
         results.put({"rss": _peak_rss_mb(), "times": times, "bf16": pipeline.detector.use_bf16})
     except BaseException as exc:
@@ -387,7 +395,7 @@ def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
         b, (decoded, _, colours, _) = _cpu(lambda data=data: analyse(data, settings))
         c, _ = _cpu(lambda data=data: floor(data))
         d, _ = _cpu(lambda picture=decoded.image: renditions(picture, settings))
-        e, _ = _cpu(lambda path=path: pipeline.enrich(_Backends, {"object_key": str(path), "sha256": SHA}))
+        e, _ = _cpu(lambda path=path: _enrich(pipeline, str(path)))
         breakdown = [_steps(data, settings, scenes, detector) for _ in range(REPEATS)]
         steps[path] = {name: min(run[name] for run in breakdown) for name in breakdown[0]}
         ours_de = _colour_distance(np.array([colour.lab for colour in colours]), recipe_rgb)
