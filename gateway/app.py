@@ -55,6 +55,13 @@ def _root_app(settings: Settings) -> Flask:
         return jsonify(services=[f"/{name}/api/v1/health" for name in SERVICES],
                        links={"lab": settings.lab_url, "api_docs": "/api/docs"})
 
+    @app.get("/metrics")
+    def metrics():
+        # Prometheus' text format: every process's counters (multiprocess mode) and the backends' gauges.
+        from mosaic.metrics import CONTENT_TYPE, scrape
+
+        return scrape(current_app.extensions["mosaic"]), 200, {"Content-Type": CONTENT_TYPE}
+
     _serve_api_docs(app)
     if ui is None:
         @app.get("/")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from gateway.doctor import doctor
@@ -11,6 +9,7 @@ from gather.cli import import_group, import_worker_command
 from harvest.cli import commands as harvest_commands
 from harvest_worker.cli import harvest_worker_command
 from mosaic.backends import Backends
+from mosaic.logs import configure_logging
 from mosaic.settings import SettingsError, load_settings
 from processor.cli import processor_command
 
@@ -20,12 +19,11 @@ from processor.cli import processor_command
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool):
     """Mosaic: ingest, enrich, recommend and explore photo collections."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     try:
         settings = load_settings()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    configure_logging("DEBUG" if verbose else settings.log_level, settings.log_format)
     ctx.obj = Backends(settings)
     ctx.call_on_close(ctx.obj.close)
 

@@ -17,11 +17,11 @@ service.
 from __future__ import annotations
 
 import json
-import logging
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from gateway.app import SERVICES, create_gateway
+from mosaic.logs import configure_logging
 from mosaic.settings import Settings, load_settings
 
 GATEWAY = "api"
@@ -33,7 +33,7 @@ def service_app(name: str, settings: Settings | None = None):
     if name not in NAMES:
         raise ValueError(f"unknown service {name!r}; one of {', '.join(NAMES)}")
     settings = settings or load_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     if name == GATEWAY:
         return create_gateway(settings)
     app = SERVICES[name].create_app(settings)

@@ -36,6 +36,7 @@ from mosaic.imaging import fingerprints as fingerprint_step
 from mosaic.imaging import renditions as rendition_step
 from mosaic.imaging.decode import ImageRejected, decode
 from mosaic.imaging.exif import read_exif
+from mosaic.metrics import PHOTOS_DONE, STEP_FAILURES, STEP_SECONDS
 from mosaic.settings import Settings
 from mosaic.versions import PIPELINE_VERSION
 
@@ -79,8 +80,10 @@ class Enrichment:
     def run(self, name: str, step: Callable[[], None]) -> None:
         """Run one step; its exception becomes its recorded error, never the photo's."""
         try:
-            step()
+            with STEP_SECONDS.labels(name).time():
+                step()
         except Exception as exc:
+            STEP_FAILURES.labels(name).inc()
             log.warning("step %s failed: %s: %s", name, type(exc).__name__, exc)
             # A model that did not load says so itself; any other error keeps its type, which names the cause.
             self.errors[name] = str(exc) if isinstance(exc, ModelUnavailable) else _reason(exc)
@@ -291,6 +294,7 @@ class Pipeline:
                 name: Made(self.versions[name], found.errors.get(name)) for name in found.ran})
             sizes = {} if found.width is None else {"width": found.width, "height": found.height}
             set_state(connection, image_id, "harvested", pipeline_version=PIPELINE_VERSION, **sizes)
+        PHOTOS_DONE.labels("harvested").inc()
 
 
 def _reason(exc: Exception) -> str:

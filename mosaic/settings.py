@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     queue_lease_seconds: float = Field(300.0, gt=0, description="Embedded queue: redeliver after this long")
     dispatch_interval: float = Field(0.5, gt=0, description="Seconds between harvest dispatch rounds")
     workers: int = Field(1, ge=1, description="Harvest worker processes started by `mosaic run`")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text for people; json: one object per line with the request or photo id")
     min_side: int = Field(16, ge=1, description="Images whose shorter side is smaller are refused")
     min_long_side: int = Field(32, ge=1, description="Images whose longer side is smaller are refused")
     working_side: int = Field(1024, ge=256, description="Longest side of the decoded working copy")

@@ -15,6 +15,7 @@ from mosaic.catalog.images import get_image, set_state
 from mosaic.catalog.schema import colours, exif, hashes, renditions
 from mosaic.features import FINGERPRINT, STYLE, STYLE_VERSION, VISUAL, style_attributes, style_vector
 from mosaic.imaging.fingerprints import fingerprint_bytes
+from mosaic.metrics import PHOTOS_DONE, STEP_FAILURES, STEP_SECONDS
 from mosaic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class Indexer:
         with backends.catalog.begin() as connection:
             record_features(connection, image_id, results)  # the harvest worker's rows stay as they are
             set_state(connection, image_id, "indexed")
+        PHOTOS_DONE.labels("indexed").inc()
 
     def _visual(self, backends: Backends, image_id: str, small: str | None) -> Made:
         version = self.versions["vectors.visual"]
@@ -108,9 +110,10 @@ class Indexer:
         with backends.objects.get(small) as stream:  # a store outage raises here: retried, not a step failure
             data = stream.read()
         try:
-            with Image.open(io.BytesIO(data)) as picture:
+            with STEP_SECONDS.labels("vectors.visual").time(), Image.open(io.BytesIO(data)) as picture:
                 vector = self.embedder.embed(picture.convert("RGB"))
         except Exception as exc:
+            STEP_FAILURES.labels("vectors.visual").inc()
             log.warning("vectors.visual failed on %s: %s: %s", image_id, type(exc).__name__, exc)
             return Made(version, f"{type(exc).__name__}: {exc}"[:1000])
         backends.vectors.upsert(VISUAL, [(image_id, vector)])

@@ -73,13 +73,14 @@ def _requirement_lines(path: Path) -> list[str]:
 def _compile(output: Path, extras: tuple[str, ...] | None, upgrade: bool, constraint: Path | None = None) -> None:
     command = [sys.executable, "-m", "piptools", "compile", "--quiet", "--generate-hashes", "--allow-unsafe",
                "--strip-extras", "--no-emit-index-url", "--no-emit-find-links", "--no-header",
-               "--output-file", str(output)]
+               "--output-file", str(output.relative_to(ROOT))]
     command += ["--all-extras"] if extras is None else [f"--extra={extra}" for extra in extras]
     if upgrade:
         command.append("--upgrade")
     if constraint is not None:
-        command += ["--constraint", str(constraint)]
-    subprocess.run([*command, str(ROOT / "pyproject.toml")], check=True, cwd=ROOT)
+        command += ["--constraint", str(constraint.relative_to(ROOT))]
+    # Paths relative to the repository, so the locks' "via" notes name no one's home folder.
+    subprocess.run([*command, "pyproject.toml"], check=True, cwd=ROOT)
 
 
 def _lock_nodeps() -> None:
