@@ -42,3 +42,18 @@ def test_every_process_counts_in_multiprocess_mode(tmp_path, backends):
          f"sys.stdout.write(scrape(Backends(load_settings(data_dir={str(tmp_path / 'var')!r}))).decode())"],
         env=env, check=True, capture_output=True, text=True).stdout
     assert _samples(scraped)[("mosaic_step_failures_total", (("step", "objects"),))] == 4
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_that_exist():
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    dashboard = json.loads((root / "docker" / "grafana" / "mosaic-dashboard.json").read_text())
+    asked = {re.sub(r"_(bucket|count|sum|total)$", "", name)
+             for panel in dashboard["panels"] for target in panel["targets"]
+             for name in re.findall(r"mosaic_[a-z_]+", target["expr"])}
+    defined = {re.sub(r"_total$", "", name)
+               for name in re.findall(r'"(mosaic_[a-z_]+)"', (root / "mosaic" / "metrics.py").read_text())}
+    assert asked and asked <= defined, asked - defined
