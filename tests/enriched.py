@@ -15,8 +15,8 @@ from processor.indexing import Indexer
 
 def enriched_backends(data_dir, **settings) -> Backends:
     """Embedded backends in `data_dir` (or the servers named in `settings`) with the catalog migrated."""
-    opened = Backends(load_settings(data_dir=data_dir, max_upload_bytes=2_000_000, max_pixels=10_000_000,
-                                    ingest_samples=False, **settings))
+    defaults = {"max_upload_bytes": 2_000_000, "max_pixels": 10_000_000, "ingest_samples": False}
+    opened = Backends(load_settings(data_dir=data_dir, **{**defaults, **settings}))
     upgrade(opened.catalog)
     return opened
 
