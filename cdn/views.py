@@ -1,12 +1,18 @@
-"""GET /cdn/show/<id>[.ext][?size=thumb|preview]: bytes with long-lived caching headers."""
+"""GET /cdn/show/<id>[.ext][?size=thumb|preview]: bytes with long-lived caching headers.
+
+Bytes are streamed from the object store as they are read, never held whole. A rendition the harvest worker
+has not made yet is a 202 with Retry-After (the photo is waiting for its worker), one that will not come is a 404:
+the CDN never decodes an original (cdn/renditions.py says why).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.wsgi import wrap_file
 
-from cdn.renditions import rendition
+from cdn.renditions import RETRY_AFTER_SECONDS, Missing, rendition
+from mosaic.backends.objects import ObjectNotFound
 from mosaic.catalog.images import get_image
-from mosaic.imaging.decode import ImageRejected
 from mosaic.imaging.renditions import MIME
 from mosaic.imaging.sniff import EXTENSIONS
 from mosaic.web import ApiError, backends, settings
@@ -28,24 +34,36 @@ def show(name: str):
     with backends().catalog.connect() as connection:
         image = get_image(connection, image_id)
     if image is None:
-        raise ApiError(404, "not_found", f"no image {image_id}")
+        raise ApiError(404, "not_found", f"no image {image_id[:64]!r}")
     if size == "original":
         key, mime, length = image["object_key"], image["mime"], image["bytes"]
     else:
-        try:
-            key, length = rendition(backends(), image, size)
-        except ImageRejected as exc:
-            raise ApiError(422, "no_rendition", f"cannot make a {size} of this image: {exc}") from None
+        found = rendition(backends(), image, size)
+        if isinstance(found, Missing):
+            return _missing(found)
+        key, length = found
         mime = MIME
     # The key names the content (sha256, and the rendition's pixel size): a perfect validator.
     etag = key.rsplit("/", 1)[-1]
     if request.if_none_match.contains(etag):
         return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": IMMUTABLE})
-    stream = backends().objects.get(key)
+    try:
+        stream = backends().objects.get(key)
+    except ObjectNotFound:
+        raise ApiError(404, "not_found", f"the bytes of image {image_id} are missing from the object store") from None
+    # The server's file wrapper: gunicorn sends a local file with sendfile(), anything else is read in chunks.
     return Response(
-        _chunks(stream), mimetype=mime, direct_passthrough=True,
+        wrap_file(request.environ, stream, CHUNK), mimetype=mime, direct_passthrough=True,
         headers={"Content-Length": str(length), "ETag": f'"{etag}"', "Cache-Control": IMMUTABLE},
     )
+
+
+def _missing(missing: Missing):
+    headers = {"Cache-Control": "no-store"}  # the answer changes once the worker is done
+    if missing.pending:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return jsonify(status="pending", message=missing.reason), 202, headers
+    raise ApiError(404, "no_rendition", missing.reason, headers)
 
 
 def _strip_extension(name: str) -> str:
@@ -54,11 +72,3 @@ def _strip_extension(name: str) -> str:
     if dot and f".{extension.lower()}" in set(EXTENSIONS.values()) | {".jpeg", ".tiff"}:
         return stem
     return name
-
-
-def _chunks(stream):
-    try:
-        while chunk := stream.read(CHUNK):
-            yield chunk
-    finally:
-        stream.close()

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Container healthcheck (installed as `mosaic-healthcheck`); exit 0 healthy, 1 not.
 
-    mosaic-healthcheck http://127.0.0.1:8000/harvest/api/v1/health   a web service: its health route answers 200
+    mosaic-healthcheck http://127.0.0.1:8000/harvest/api/v1/ready    a web service: its readiness route answers 200
     mosaic-healthcheck catalog queue                                  a worker: the backends it uses answer
 
-A web service's health route answers 503 only when every backend is down; a worker has no HTTP
-port, so its check opens the backends it needs, as the worker itself does, and reports why not.
+A web service's readiness route (`/api/v1/ready`) answers 503 while a backend it needs is down, so the
+container is marked unhealthy for the outage (its liveness route, `/api/v1/health`, keeps answering 200
+while the process is up); a worker has no HTTP port, so its check opens the backends it needs, as the
+worker itself does, and reports why not.
 """
 
 from __future__ import annotations

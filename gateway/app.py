@@ -15,6 +15,7 @@ import visualize
 from gateway import openapi
 from mosaic.backends import Backends
 from mosaic.settings import Settings
+from mosaic.web import install_common
 
 SERVICES = {"gather": gather, "harvest": harvest, "recommend": recommend, "visualize": visualize, "cdn": cdn}
 # The web UI's static export (`make frontend` builds it); MOSAIC_FRONTEND_DIR points elsewhere.
@@ -48,6 +49,7 @@ def api_document(gateway: Flask) -> dict:
 
 def _root_app(settings: Settings) -> Flask:
     app = Flask("gateway")
+    install_common(app)  # the pages and /api/ routes answer errors and headers as the services do
     ui = frontend_dir(settings)
 
     @app.get("/api/v1/health")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from gateway.doctor import doctor
@@ -13,12 +15,19 @@ from mosaic.logs import configure_logging
 from mosaic.settings import SettingsError, load_settings
 from processor.cli import processor_command
 
+# Long-running verbs that consume or dispatch until interrupted. `mosaic run`, docker and service
+# managers stop them with SIGTERM, which would otherwise kill them on the spot, holding their
+# messages; SIGINT cannot be relied on (a process started with `nohup` or `&` ignores it).
+WORKER_COMMANDS = {"dispatcher", "import-worker", "harvest-worker", "processor"}
+
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool):
     """Mosaic: ingest, enrich, recommend and explore photo collections."""
+    if ctx.invoked_subcommand in WORKER_COMMANDS:
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -38,12 +47,13 @@ def run(backends: Backends):
 
 
 @cli.command()
+@click.option("--listen-fd", type=int, hidden=True, help="A listening socket inherited from `mosaic run`.")
 @click.pass_obj
-def serve(backends: Backends):
+def serve(backends: Backends, listen_fd: int | None):
     """Only the gateway (every service's HTTP API) on MOSAIC_HOST:MOSAIC_PORT."""
     from gateway.runner import serve_gateway
 
-    serve_gateway(backends)
+    serve_gateway(backends, listen_fd=listen_fd)
 
 
 @cli.group()
@@ -83,6 +93,13 @@ cli.add_command(harvest_worker_command)
 cli.add_command(processor_command)
 for command in harvest_commands:
     cli.add_command(command)
+
+
+def _terminate_as_interrupt(*_):
+    # Each worker already stops cleanly on KeyboardInterrupt (leases given back, connections
+    # closed). A second SIGTERM while it does so kills it at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt
 
 
 def main():

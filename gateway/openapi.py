@@ -23,6 +23,7 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import FloatConverter, IntegerConverter, PathConverter
 
 from mosaic import security
+from mosaic.web import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from recommend.profile import MAX_LIMIT, MAX_OFFSET, MAX_TAGS, Profile
 
 OPENAPI_VERSION = "3.1.0"
@@ -36,9 +37,12 @@ NULLABLE_STRING = {"type": ["string", "null"]}
 SCHEMAS: dict[str, dict] = {
     "Error": {
         "type": "object",
-        "description": "Every error answer: a machine-readable code and a sentence for people.",
+        "description": "Every error answer: a machine-readable code and a sentence for people. A 500 adds the "
+                       "request id its log lines carry (also in the X-Request-ID header); a 503 names the kind "
+                       "of backend that is unavailable.",
         "required": ["error", "message"],
-        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+        "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                       "request_id": {"type": "string"}, "backend": {"type": "string"}},
     },
     "Health": {
         "type": "object",
@@ -48,6 +52,9 @@ SCHEMAS: dict[str, dict] = {
             "backends": {"type": "object"},
             # harvest only: features the workers cannot make (a model that did not load) and why.
             "degraded": {"type": "object", "additionalProperties": {"type": "string"}},
+            # readiness only: whether every backend the service needs answers, and which do not.
+            "ready": {"type": "boolean"},
+            "down": {"type": "array", "items": {"type": "string"}},
         },
     },
     "FileResult": {
@@ -169,6 +176,13 @@ def _json_body(schema: dict, required: bool = False) -> dict:
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before asking again", "schema": {"type": "integer"}}}
+
+
+def _retry(response: dict) -> dict:
+    return {**response, "headers": RETRY_AFTER}
+
+
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
 BOOLEAN_WORD = {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]}
 FILTERS = [
@@ -185,8 +199,13 @@ SUGGESTION_PARAMETERS = [_query("prefix", {"type": "string", "maxLength": 64}, "
 # -- what a URL rule cannot tell: (service, rule, method) -> parts of the operation ----------------------------------
 DETAILS: dict[tuple[str, str, str], dict] = {
     ("*", "/api/v1/health", "GET"): {
-        "summary": "Backend health of this service (503 when a backend it needs is down).",
-        "responses": {"200": _json(_ref("Health")), "503": _json(_ref("Health"), "a backend is down")},
+        "summary": "Liveness: 200 while the process answers, with the state of its backends (ok, degraded, down).",
+        "responses": {"200": _json(_ref("Health"))},
+    },
+    ("*", "/api/v1/ready", "GET"): {
+        "summary": "Readiness: 200 when every backend this service needs answers, else 503 naming them.",
+        "responses": {"200": _json(_ref("Health"), "ready"),
+                      "503": _retry(_json(_ref("Health"), "not ready: `down` lists the backends that do not answer"))},
     },
     ("gather", "/uploads", "POST"): {
         "summary": "Upload photos (multipart, field `files`); each is stored or rejected with a reason.",
@@ -354,7 +373,10 @@ DETAILS: dict[tuple[str, str, str], dict] = {
         "responses": {
             "200": {"description": "the image", "content": {"image/*": {"schema": {"type": "string",
                                                                                    "format": "binary"}}}},
+            "202": _retry(_json(_object(status={"type": "string", "enum": ["pending"]}, message={"type": "string"}),
+                                "the rendition is not made yet: the photo waits for its harvest worker")),
             "304": {"description": "not modified (If-None-Match matched the ETag)"},
+            "404": _json(_ref("Error"), "no such image, or a rendition that will not be made (the message says why)"),
         },
     },
     (GATEWAY, "/api/openapi.json", "GET"): {"responses": {"200": _json(OBJECT)}},
@@ -426,6 +448,13 @@ def _operation(service: str, rule: Rule, method: str, view) -> dict:
         operation["requestBody"] = details["requestBody"]
     responses = {"200": _json(OBJECT)} if "responses" not in details else {}
     responses.update(details.get("responses", {}))
+    body = details.get("requestBody", {}).get("content", {})
+    if "application/json" in body:
+        responses.setdefault("400", _json(_ref("Error"), f"the body is not JSON, or nests deeper than {MAX_JSON_DEPTH} "
+                                                         "levels"))
+        responses.setdefault("413", _json(_ref("Error"), f"the JSON body is larger than {MAX_JSON_BYTES:,} bytes"))
+    if service != GATEWAY and rule.rule != "/api/v1/health":  # liveness answers 200 whatever is down
+        responses.setdefault("503", _retry(_json(_ref("Error"), "a backend this service needs is unavailable")))
     responses.setdefault("4XX", _json(_ref("Error"), "the request cannot be answered; the message says why"))
     responses.setdefault("default", _json(_ref("Error"), "an error"))
     operation["responses"] = responses

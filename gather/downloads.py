@@ -33,7 +33,7 @@ from sqlalchemy import select
 from gather.imports import Progress
 from gather.ssrf import UrlRefused, allow_list, check_url, guarded_adapter
 from gather.storing import FileResult, store_file
-from mosaic.backends import Backends
+from mosaic.backends import Backends, unavailable
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import downloads
 
@@ -153,6 +153,9 @@ class _Fetcher:
         self.session.close()
 
     def fetch(self, key: str, url: str) -> DownloadResult:
+        malformed = _malformed(url)
+        if malformed:
+            return DownloadResult(key, url, "failed", error=f"invalid URL: {malformed}", attempts=1)
         retries = self.settings.download_retries
         reason = "not tried"
         for attempt in range(retries + 1):
@@ -166,6 +169,10 @@ class _Fetcher:
                     return DownloadResult(key, url, "failed", error=f"{reason} (stopped before retrying)",
                                           attempts=attempt + 1)
             except Exception as exc:  # one bad URL must never stop the others
+                if unavailable(exc):
+                    # Our own store or catalog is down: not this URL's fault. The import stops and its
+                    # worker runs it again once the backend is back, skipping what was stored.
+                    raise
                 log.exception("download of %s failed unexpectedly", url)
                 return DownloadResult(key, url, "failed", error=f"{type(exc).__name__}: {exc}", attempts=attempt + 1)
         return DownloadResult(key, url, "failed", error=f"{reason} (after {retries + 1} attempts)",
@@ -315,10 +322,25 @@ class _Recorder:
             connection.execute(statement, rows)
 
 
+def _malformed(url: str) -> str | None:
+    """Why `url` cannot even be parsed ("Invalid IPv6 URL", a port out of range), or None."""
+    try:
+        _ = urlsplit(url).port  # parsing the port is what raises on "[::1" or ":99999"
+    except ValueError as exc:
+        return str(exc) or "cannot be parsed"
+    return None
+
+
 def _display_name(key: str, url: str) -> str:
     if key != url:
         return key
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or urlsplit(url).hostname or "download"
+    try:
+        parts = urlsplit(url)
+        name = unquote(parts.path.rsplit("/", 1)[-1]) or parts.hostname
+    except ValueError:
+        # Recording the failure of a malformed URL must not raise again: that would end the whole import.
+        name = url
+    return (name or "download")[:512]
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -25,7 +25,9 @@ def reprocess_command(backends, image_ids, stale):
 @click.pass_obj
 def retry_command(backends):
     """Send failed images and dead-lettered messages through the pipeline again."""
-    click.echo(f"{retry_failed(backends)} failed image(s) back to stored; dispatched {dispatch(backends)}")
+    retried = retry_failed(backends)
+    click.echo(f"{retried} image(s) back to stored (failed, with a failed step, or dead-lettered); "
+               f"dispatched {dispatch(backends)}")
 
 
 @click.command("dispatcher")

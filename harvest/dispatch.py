@@ -1,18 +1,32 @@
-"""Find images that need work for the current pipeline and put them on the `harvest` queue."""
+"""Find images that need work for the current pipeline and put them on the `harvest` queue.
+
+Each image in a waiting state has one message: `queued` on the `harvest` queue, `harvested` on
+`process`. Reprocessing leaves a queued image alone (its message is already there), and the
+reconciler sends a message anew only for a photo that has waited longer than the lease while its
+queue held nothing, i.e. whose message an outage or a crash lost.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, true, update
 
-from mosaic.backends import Backends
+from mosaic.backends import Backends, unavailable
 from mosaic.catalog.features import DONE_STATES, forget_features, images_with_failed_steps, stale_image_ids
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import images
+from mosaic.consumer import Backoff
 
 log = logging.getLogger(__name__)
+
+# The state a photo waits in for each queue's worker.
+WAITING_ON = {"queued": "harvest", "harvested": "process"}
+IMAGE_QUEUES = ("harvest", "process")
+RECONCILE_EVERY_CAP = 30.0
 
 
 def pending(backends: Backends, limit: int) -> list[str]:
@@ -37,10 +51,12 @@ def dispatch(backends: Backends, limit: int = 500) -> int:
 
 
 def reprocess(backends: Backends, image_ids: list[str] | None = None, stale: bool = False) -> int:
-    """Mark images as stored again, so the dispatcher sends them anew.
+    """Mark images as stored again, so the dispatcher sends them anew; returns how many will run again.
 
     stale: the images with a step that is missing, made by an older version, or failed; the workers
-    then re-run only those steps. Otherwise the given images (or all) run every step again."""
+    then re-run only those steps. Otherwise the given images (or all) run every step again.
+    A `queued` image keeps its state: its message is waiting already, and its worker decides what to
+    run when it takes it, so sending it again would only queue the same work twice."""
     with backends.catalog.begin() as connection:
         if stale:
             image_ids = stale_image_ids(connection) + (image_ids or [])
@@ -48,18 +64,35 @@ def reprocess(backends: Backends, image_ids: list[str] | None = None, stale: boo
                 return 0
         else:
             forget_features(connection, image_ids)
-        statement = update(images).values(state="stored", error=None, updated_at=now())
-        if image_ids:
-            statement = statement.where(images.c.id.in_(image_ids))
-        return connection.execute(statement).rowcount
+        chosen = images.c.id.in_(image_ids) if image_ids else true()
+        moved = connection.execute(
+            update(images).where(chosen, images.c.state != "queued")
+            .values(state="stored", error=None, updated_at=now())
+        ).rowcount
+        waiting = connection.execute(
+            select(func.count()).select_from(images).where(chosen, images.c.state == "queued")
+        ).scalar()
+        return moved + waiting
 
 
 def retry_failed(backends: Backends) -> int:
-    """Failed images go back to `stored`, and so do images with a failed step (only that step runs
-    again); dead letters of both queues go back to their queue."""
+    """Send failed work through the pipeline again; returns how many images go back.
+
+    Failed images go back to `stored`, and so do images with a failed step (only that step runs
+    again) and the images of dead letters (their worker kept dying, or a give-up could not be
+    recorded). Dead letters are not put back on their queue: the dispatcher sends each image once.
+    They are taken before the catalog is written: should that fail, a failed photo stays failed (shown,
+    and retried next time) and a waiting one is the reconciler's; none is lost from sight."""
+    letters = [letter for queue in IMAGE_QUEUES for letter in backends.queue.take_dead(queue)]
+    lettered = sorted({letter.body["image_id"] for letter in letters
+                       if isinstance(letter.body.get("image_id"), str)})
     with backends.catalog.begin() as connection:
+        again = images.c.state == "failed"
+        if lettered:
+            # A done image's dead letter is an old one: it has been through the pipeline since.
+            again = again | (images.c.id.in_(lettered) & images.c.state.in_(tuple(WAITING_ON)))
         count = connection.execute(
-            update(images).where(images.c.state == "failed").values(state="stored", error=None, updated_at=now())
+            update(images).where(again).values(state="stored", error=None, updated_at=now())
         ).rowcount
         partial = images_with_failed_steps(connection)
         if partial:
@@ -67,19 +100,61 @@ def retry_failed(backends: Backends) -> int:
                 update(images).where(images.c.id.in_(partial), images.c.state.in_(DONE_STATES))
                 .values(state="stored", updated_at=now())
             ).rowcount
-    for queue in ("harvest", "process"):
-        backends.queue.retry_dead(queue)
+    if letters:
+        log.info("retry: %d dead letter(s) taken back; %d image(s) back to stored", len(letters), count)
     return count
 
 
+def reconcile(backends: Backends, limit: int = 500) -> int:
+    """Queue again each photo that has waited (queued or harvested) longer than the lease while its
+    queue held no message: an outage or a crash lost its message, and nothing else would send it.
+
+    Only an empty queue proves a message lost: with a backlog the photo may just be waiting its turn
+    (and RabbitMQ cannot say which photos its queue holds). Returns how many were sent again."""
+    cutoff = now() - timedelta(seconds=backends.settings.requeue_after_seconds)
+    sent = 0
+    for state, queue_name in WAITING_ON.items():
+        if backends.queue.depth(queue_name):
+            continue
+        with backends.catalog.connect() as connection:
+            ids = list(connection.execute(
+                select(images.c.id).where(images.c.state == state, images.c.updated_at < cutoff)
+                .order_by(images.c.updated_at).limit(limit)
+            ).scalars())
+        for image_id in ids:
+            backends.queue.publish(queue_name, {"image_id": image_id})
+            with backends.catalog.begin() as connection:
+                # A new lease: the photo is sent again only if this message is lost too.
+                connection.execute(update(images).where(images.c.id == image_id, images.c.state == state)
+                                   .values(updated_at=now()))
+        if ids:
+            log.warning("%d photo(s) %s for over %.0f s with nothing on the %s queue (a lost message): "
+                        "queued again", len(ids), state, backends.settings.requeue_after_seconds, queue_name)
+        sent += len(ids)
+    return sent
+
+
 def run_dispatcher(backends: Backends, stop: threading.Event) -> None:
-    interval = backends.settings.dispatch_interval
+    settings = backends.settings
+    interval = settings.dispatch_interval
+    reconcile_every = max(interval, min(settings.requeue_after_seconds / 4, RECONCILE_EVERY_CAP))
+    next_reconcile = 0.0
+    backoff = Backoff()
     while not stop.is_set():
         try:
             sent = dispatch(backends)
             if sent:
                 log.info("dispatched %d image(s) to harvest", sent)
-        except Exception:  # a backend hiccup must not end the dispatcher; it retries next round
-            log.exception("dispatch round failed")
-            stop.wait(5 * interval)
+            if time.monotonic() >= next_reconcile:
+                reconcile(backends)
+                next_reconcile = time.monotonic() + reconcile_every
+        except Exception as exc:  # a backend hiccup must not end the dispatcher; it retries next round
+            backend = unavailable(exc)
+            if backend is None:
+                log.exception("dispatch round failed")
+                stop.wait(5 * interval)
+            else:
+                backoff.wait(stop, backend, exc)  # one warning per outage, not a traceback per round
+            continue
+        backoff.recovered()
         stop.wait(interval)

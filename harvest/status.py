@@ -2,21 +2,64 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from mosaic.backends import Backends
+from mosaic.backends import Backends, unavailable
 from mosaic.backends.queue import QUEUES
 from mosaic.catalog.features import degraded_features, step_failures
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import batch_files, batches, images
+
+log = logging.getLogger(__name__)
 
 RATE_MINUTES = 5
 WAITING = ("stored", "queued")
 
 
 def pipeline_status(backends: Backends, failures: int = 20, recent_batches: int = 10) -> dict:
+    """Everything below that can be read: while the catalog or the queue is down, the other half is
+    still shown, the missing fields are null (or empty) and `unavailable` says which backend is down and why."""
+    missing: dict[str, str] = {}
+    catalog = _read(missing, "catalog", lambda: _catalog_part(backends, failures, recent_batches))
+    queues = _read(missing, "queue", lambda: _queue_part(backends))
+    if catalog is None:
+        catalog = {"counts": {}, "total": None, "rate_per_minute": None, "oldest_waiting": None,
+                   "recent_failures": [], "step_failures": [], "degraded": {}, "batches": []}
+    if queues is None:
+        queues = {name: {"depth": None, "dead_count": None, "dead": []} for name in QUEUES}
+    dead = [q["dead_count"] for q in queues.values()]
+    return {
+        "counts": catalog["counts"],
+        "total": catalog["total"],
+        "rate_per_minute": catalog["rate_per_minute"],
+        "oldest_waiting": catalog["oldest_waiting"],
+        "recent_failures": catalog["recent_failures"],
+        # A step that raised costs only its feature: the photo is indexed with the rest ("objects failed on 25
+        # photos: <reason>"); POST /harvest/retry or `mosaic reprocess --stale` re-runs just those steps.
+        "step_failures": catalog["step_failures"],
+        "degraded": catalog["degraded"],
+        "dead_letters": None if None in dead else sum(dead),
+        "queues": queues,
+        "batches": catalog["batches"],
+        "unavailable": missing,
+    }
+
+
+def _read(missing: dict[str, str], backend: str, read):
+    try:
+        return read()
+    except Exception as exc:  # the status page must answer whatever is down
+        found = unavailable(exc)
+        if found is None:
+            log.exception("status: reading the %s failed", backend)
+        missing[found or backend] = f"{type(exc).__name__}: {exc}"[:300]
+        return None
+
+
+def _catalog_part(backends: Backends, failures: int, recent_batches: int) -> dict:
     since = now() - timedelta(minutes=RATE_MINUTES)
     with backends.catalog.connect() as connection:
         counts = dict(connection.execute(select(images.c.state, func.count()).group_by(images.c.state)).all())
@@ -34,12 +77,6 @@ def pipeline_status(backends: Backends, failures: int = 20, recent_batches: int 
         by_batch = _batches(connection, recent_batches)
         failed_steps = step_failures(connection)
         degraded = degraded_features(connection)
-    queue = backends.queue
-    queues = {}
-    for name in QUEUES:
-        dead = queue.dead_letters(name, 20)
-        queues[name] = {"depth": queue.depth(name), "dead_count": queue.dead_count(name),
-                        "dead": [{"body": d.body, "error": d.error, "attempts": d.attempts} for d in dead]}
     return {
         "counts": counts,
         "total": sum(counts.values()),
@@ -51,14 +88,20 @@ def pipeline_status(backends: Backends, failures: int = 20, recent_batches: int 
             {"id": row["id"], "name": row["original_name"], "reason": row["error"], "at": row["updated_at"].isoformat()}
             for row in failed
         ],
-        # A step that raised costs only its feature: the photo is indexed with the rest ("objects failed on 25
-        # photos: <reason>"); POST /harvest/retry or `mosaic reprocess --stale` re-runs just those steps.
         "step_failures": failed_steps,
         "degraded": degraded,
-        "dead_letters": sum(q["dead_count"] for q in queues.values()),
-        "queues": queues,
         "batches": by_batch,
     }
+
+
+def _queue_part(backends: Backends) -> dict:
+    queue = backends.queue
+    queues = {}
+    for name in QUEUES:
+        dead = queue.dead_letters(name, 20)
+        queues[name] = {"depth": queue.depth(name), "dead_count": queue.dead_count(name),
+                        "dead": [{"body": d.body, "error": d.error, "attempts": d.attempts} for d in dead]}
+    return queues
 
 
 def _batches(connection, limit: int) -> list[dict]:

@@ -19,7 +19,7 @@ from functools import cached_property
 
 from sqlalchemy import delete, insert
 
-from mosaic.backends import Backends
+from mosaic.backends import Backends, unavailable
 from mosaic.catalog.features import (
     Made,
     forget_features,
@@ -43,7 +43,8 @@ from mosaic.versions import PIPELINE_VERSION
 log = logging.getLogger(__name__)
 
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
-DECODE_VERSION = "1"
+# 2: a JPEG cut short (libjpeg calls it a warning) is refused, so reprocess --stale re-checks what 1 accepted.
+DECODE_VERSION = "2"
 EXIF_VERSION = "1"
 # The steps that work on pixels; exif and place read only the file's bytes, so they never need a decode.
 PIXEL_STEPS = ("colours", "fingerprints", "scenes", "objects", "renditions")
@@ -83,6 +84,8 @@ class Enrichment:
             with STEP_SECONDS.labels(name).time():
                 step()
         except Exception as exc:
+            if unavailable(exc):  # a backend outage is never the photo's failure: the message is retried
+                raise
             STEP_FAILURES.labels(name).inc()
             log.warning("step %s failed: %s: %s", name, type(exc).__name__, exc)
             # A model that did not load says so itself; any other error keeps its type, which names the cause.

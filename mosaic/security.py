@@ -6,7 +6,8 @@ The rule, in one place so no view can forget it:
   state (`MUTATING_ROUTES`) need `Authorization: Bearer <token>`; otherwise 401 JSON with a
   `WWW-Authenticate` header. Read endpoints stay open unless `MOSAIC_PROTECT_READS` is true.
   `READ_POSTS` are POSTs that only read (a recommendation query), open like any read.
-  The health route is always open (container healthchecks), and so is OPTIONS (CORS preflight).
+  The health and readiness routes are always open (container healthchecks and probes), and so is
+  OPTIONS (CORS preflight).
 - With the token unset or empty, nothing needs a token (tests and trusted networks only), but a
   mutating request a browser sends from a foreign page (an `Origin` that is neither this host nor
   in `MOSAIC_CORS_ORIGINS`) is refused with 403, so a web page cannot drive a local Mosaic.
@@ -29,7 +30,7 @@ MUTATING_ROUTES = frozenset({("gather", "/download"), ("visualize", "/api/v1/res
 # (service, route rule): POSTs that answer a query. Storing the asked-for profile is a side effect the
 # caller requested; it creates a row under a fresh unguessable id and changes nothing else.
 READ_POSTS = frozenset({("recommend", "/recommend")})
-ALWAYS_OPEN = frozenset({"/api/v1/health"})
+ALWAYS_OPEN = frozenset({"/api/v1/health", "/api/v1/ready"})
 
 CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"

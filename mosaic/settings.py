@@ -50,7 +50,12 @@ class Settings(BaseSettings):
     queue_max_attempts: int = Field(3, ge=1, description="Failed deliveries before a message is dead-lettered")
     queue_lease_seconds: float = Field(300.0, gt=0, description="Embedded queue: redeliver after this long")
     dispatch_interval: float = Field(0.5, gt=0, description="Seconds between harvest dispatch rounds")
+    requeue_after_seconds: float = Field(
+        300.0, gt=0, description="A photo queued or harvested this long while its queue is empty lost its "
+        "message (an outage, a crash): the dispatcher queues it again")
     workers: int = Field(1, ge=1, description="Harvest worker processes started by `mosaic run`")
+    web_workers: int = Field(
+        0, ge=0, description="gunicorn processes of `mosaic run`/`serve`; 0 = one per core, up to 8")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged")
     log_format: Literal["text", "json"] = Field(
         "text", description="text for people; json: one object per line with the request or photo id")

@@ -57,7 +57,7 @@ def _wait_healthy(base: str, process: subprocess.Popen, timeout: float, log_path
         try:
             if requests.get(f"{base}/gather/api/v1/health", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # the port accepts before the web server serves
             pass
         time.sleep(0.2)
     raise AssertionError(f"mosaic run not healthy within {timeout}s:\n{log_path.read_text()[-3000:]}")

@@ -16,6 +16,8 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, t
 from mosaic.catalog.schema import exif, images, places, tags
 
 PARAMETERS = ("from", "to", "country", "make", "tag")
+LAST_DAY = date.max
+MAX_TEXT = 200  # a country, make or tag longer than this names nothing in the catalog
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,13 @@ class Filters:
                 try:
                     values[field] = date.fromisoformat(raw[:10])
                 except ValueError:
-                    raise ValueError(f"`{name}` must be a date like 2024-06-01, not {raw!r}") from None
+                    raise ValueError(f"`{name}` must be a date like 2024-06-01, not {raw[:40]!r}") from None
+                if values[field] >= LAST_DAY:  # `to` is inclusive: the day after it must exist
+                    raise ValueError(f"`{name}` must be a date before {LAST_DAY.isoformat()}")
         for name in ("country", "make", "tag"):
             raw = (args.get(name) or "").strip()
+            if len(raw) > MAX_TEXT or not raw.isprintable():  # PostgreSQL refuses a NUL in a string outright
+                raise ValueError(f"`{name}` must be printable text of at most {MAX_TEXT} characters")
             if raw:
                 values[name] = raw
         filters = cls(**values)

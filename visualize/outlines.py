@@ -11,4 +11,5 @@ from pathlib import Path
 TOPOJSON_DIR = Path(__file__).parent / "topojson"
 SCOPE = "world"
 RESOLUTION = 110  # 1:110m, ~140 KB; the 1:50m file is 1.1 MB for detail a dashboard does not show
-
+# The only files served from TOPOJSON_DIR: a request names one of these or gets a 404, whatever it holds.
+SERVED = frozenset(path.name for path in TOPOJSON_DIR.glob("*.json"))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from pathlib import Path
 from threading import Lock
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, url_for
@@ -29,7 +28,7 @@ from plotly.io.json import to_json_plotly
 from mosaic.web import ApiError, backends
 from visualize.figures import CHARTS
 from visualize.filters import Filters
-from visualize.outlines import TOPOJSON_DIR
+from visualize.outlines import SERVED, TOPOJSON_DIR
 from visualize.png import PngUnavailable, png
 
 blueprint = Blueprint("visualize", __name__)
@@ -37,6 +36,8 @@ blueprint = Blueprint("visualize", __name__)
 CACHE_SECONDS = 60.0  # a figure is recomputed at most this often; GET /api/v1/reset drops them all
 CACHE_ENTRIES = 256
 MAX_INTERVALS = 1000
+MAX_INTERVAL_SIZE = 1_000_000  # pixels: wider than any picture, and it is written into the SQL as a literal
+MAX_CATEGORIES, MAX_WORD = 100, 64  # dendrogram categories: each is a figure cache key and a tree search
 PNG_SIZE = (1000, 600)
 
 
@@ -116,9 +117,10 @@ def graph(name: str):
 
 @blueprint.get("/topojson/<path:filename>")
 def topojson(filename: str):
-    if not (TOPOJSON_DIR / Path(filename).name).is_file():
-        raise ApiError(404, "no_topojson", f"no map outline {filename!r} in {TOPOJSON_DIR}")
-    return send_from_directory(TOPOJSON_DIR, Path(filename).name, mimetype="application/json", max_age=86400)
+    # Looked up in the list of shipped files, never on disk: no path, however long or odd, reaches the file system.
+    if filename not in SERVED:
+        raise ApiError(404, "no_topojson", f"no map outline {filename[:64]!r}; there are {', '.join(sorted(SERVED))}")
+    return send_from_directory(TOPOJSON_DIR, filename, mimetype="application/json", max_age=86400)
 
 
 @blueprint.get("/api/v1/reset")
@@ -139,11 +141,12 @@ def _resolve(name: str) -> tuple[str, dict]:
             interval_size, nb_intervals = int(parts[0]), int(parts[1])
         except ValueError:
             raise ApiError(400, "bad_option", "interval_size and nb_intervals must be whole numbers") from None
-        if interval_size < 1 or not 1 <= nb_intervals <= MAX_INTERVALS:
-            raise ApiError(400, "bad_option", f"interval_size must be ≥ 1 and nb_intervals 1..{MAX_INTERVALS}")
+        if not 1 <= interval_size <= MAX_INTERVAL_SIZE or not 1 <= nb_intervals <= MAX_INTERVALS:
+            raise ApiError(400, "bad_option", f"interval_size must be 1..{MAX_INTERVAL_SIZE:,} and nb_intervals "
+                                              f"1..{MAX_INTERVALS}")
         return "size/static", {"interval_size": interval_size, "nb_intervals": nb_intervals}
     if name not in CHARTS:
-        raise ApiError(404, "unknown_graph", f"no graph {name!r}; GET /visualize/graphs lists them")
+        raise ApiError(404, "unknown_graph", f"no graph {name[:64]!r}; GET /visualize/graphs lists them")
     if name == "tags/dendrogram":
         return name, {"categories": _categories()}
     return name, {}
@@ -159,6 +162,8 @@ def _categories() -> tuple[str, ...]:
         return ()
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise ApiError(400, "bad_option", '"list" must be a list of words')
+    if len(words) > MAX_CATEGORIES or any(len(w) > MAX_WORD for w in words):
+        raise ApiError(400, "bad_option", f'"list" takes at most {MAX_CATEGORIES} words of {MAX_WORD} characters')
     return tuple(dict.fromkeys(w.strip() for w in words if w.strip()))
 
 

@@ -120,14 +120,15 @@ export type Health = { status: string; backends?: Record<string, unknown> };
 
 export type PipelineStatus = {
   counts: Record<string, number>;
-  total: number;
-  rate_per_minute: number;
+  total: number | null;
+  rate_per_minute: number | null;
   oldest_waiting: { id: string; name: string; state: string; since: string } | null;
   recent_failures: { id: string; name: string; reason: string | null; at: string }[];
   step_failures: { step: string; photos: number; version: string; reason: string; latest: string | null }[];
   degraded: Record<string, string>;
-  dead_letters: number;
-  queues: Record<string, { depth: number; dead_count: number; dead: { error: string | null; attempts: number }[] }>;
+  unavailable?: Record<string, string>;
+  dead_letters: number | null;
+  queues: Record<string, { depth: number | null; dead_count: number | null; dead: { error: string | null; attempts: number }[] }>;
 };
 
 export type PaletteColour = { rank: number; hex: string; share: number; name: string | null };

@@ -127,18 +127,50 @@ def test_a_consumer_gone_without_ack_loses_nothing(queue_backend):
     assert (delivery.body, delivery.attempt) == ({"n": 1}, 2)
 
 
-def test_a_message_that_keeps_losing_its_consumer_ends_dead(queue_backend):
+def test_a_message_that_keeps_losing_its_consumer_comes_back_once_flagged_then_ends_dead(queue_backend):
     queue_backend.open().publish(queue_backend.name, {"n": 1})
     for attempt in range(1, MAX_ATTEMPTS + 1):
         consumer = queue_backend.open()
         assert consumer.get(queue_backend.name, timeout=5).attempt == attempt
         consumer.close()
 
+    # Once more, past the limit: the consumer's chance to record on the image that its workers died.
+    flagged = queue_backend.open()
+    assert flagged.get(queue_backend.name, timeout=5).attempt == MAX_ATTEMPTS + 1
+    flagged.close()  # and it dies on that one too
+
     survivor = queue_backend.open()
     assert survivor.get(queue_backend.name, timeout=0.5) is None
     [dead] = _wait_for_dead_letters(survivor, queue_backend.name, 1)
-    assert (dead.body, dead.attempts) == ({"n": 1}, MAX_ATTEMPTS)
+    assert (dead.body, dead.attempts) == ({"n": 1}, MAX_ATTEMPTS + 1)
     assert "died" in dead.error
+
+
+def test_the_flagged_delivery_is_dead_lettered_with_the_consumers_reason(queue_backend):
+    queue_backend.open().publish(queue_backend.name, {"n": 1})
+    for _ in range(MAX_ATTEMPTS):
+        queue_backend.open().get(queue_backend.name, timeout=5)
+        queue_backend.opened.pop().close()
+    queue = queue_backend.open()
+    flagged = queue.get(queue_backend.name, timeout=5)
+    assert flagged.attempt == MAX_ATTEMPTS + 1
+    queue.nack(flagged, "worker died 3 times on this photo")
+    assert queue.get(queue_backend.name, timeout=0.5) is None
+    [dead] = _wait_for_dead_letters(queue, queue_backend.name, 1)
+    assert (dead.body, dead.error) == ({"n": 1}, "worker died 3 times on this photo")
+
+
+def test_take_dead_removes_and_returns_the_dead_letters(queue_backend):
+    queue = queue_backend.open()
+    for n in (1, 2):
+        queue.publish(queue_backend.name, {"n": n})
+    for _ in range(MAX_ATTEMPTS * 2):
+        delivery = queue.get(queue_backend.name, timeout=5)
+        queue.nack(delivery, f"boom {delivery.body['n']}")
+    taken = queue.take_dead(queue_backend.name)
+    assert sorted((d.body["n"], d.error) for d in taken) == [(1, "boom 1"), (2, "boom 2")]
+    assert queue.dead_count(queue_backend.name) == 0 and queue.depth(queue_backend.name) == 0
+    assert queue.get(queue_backend.name, timeout=0.2) is None
 
 
 def test_a_consumer_holds_one_message_at_a_time(queue_backend):
@@ -208,11 +240,33 @@ def test_rabbitmq_get_survives_a_dropped_connection(rabbitmq_server):
         queue.close()
 
 
+def test_rabbitmq_uses_a_queue_an_older_release_declared_with_another_delivery_limit(rabbitmq_server, caplog):
+    import pika
+
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_server.url))
+    connection.channel().queue_declare(name, durable=True, arguments={
+        "x-queue-type": "quorum", "x-delivery-limit": MAX_ATTEMPTS - 1, "x-dead-letter-exchange": "mosaic.dead",
+        "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+    connection.close()
+    queue = RabbitQueue(rabbitmq_server.url, max_attempts=MAX_ATTEMPTS)
+    try:
+        with caplog.at_level("WARNING", logger="mosaic.backends.queue.rabbitmq"):
+            queue.publish(name, {"n": 1})
+        assert "exists with other arguments" in caplog.text
+        delivery = queue.get(name, timeout=5)
+        assert delivery.body == {"n": 1}
+        queue.ack(delivery)
+        assert queue.depth(name) == 0
+    finally:
+        queue.close()
+
+
 def _drop_socket(queue: RabbitQueue) -> None:
     # What a broker restart or a network cut looks like to the client: the socket just goes.
     import socket
 
-    queue._conn._impl._transport._sock.shutdown(socket.SHUT_RDWR)
+    queue._link.conn._impl._transport._sock.shutdown(socket.SHUT_RDWR)
 
 
 def _wait_for_dead_letters(queue: Queue, name: str, count: int, timeout: float = 5.0) -> list:

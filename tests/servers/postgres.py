@@ -75,24 +75,16 @@ def start(workdir: Path) -> RunningServer:
 
     port = free_port()
     log = open(workdir / "postgres.log", "ab")  # opened by us, so it may sit in a root-only dir
-    process = subprocess.Popen(
-        prefix + [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-                  "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                  "-c", "full_page_writes=off", "-c", "max_connections=200"],
-        cwd=base, stdout=log, stderr=subprocess.STDOUT,
-    )
+    cluster = _Cluster(bindir, prefix, base, data, sockets, port, log)
 
     def stop() -> None:
-        if process.poll() is None:
-            subprocess.run(prefix + [str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"],
-                           cwd=base, capture_output=True)
-        stop_process(process)
+        cluster.halt()
         log.close()
         if own_dir:  # our own dir under /tmp; a pytest workdir is pytest's to clean
             shutil.rmtree(own_dir, ignore_errors=True)
 
     try:
-        wait_for_port(port, 30, process, "postgres")
+        cluster.launch()
         _create_database(port)
     except BaseException:
         stop()
@@ -104,22 +96,67 @@ def start(workdir: Path) -> RunningServer:
         # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the project ships psycopg2.
         "sqlalchemy_url": url.replace("postgresql://", "postgresql+psycopg2://", 1),
         "start_seconds": round(time.monotonic() - began, 2),
+        "cluster": cluster,
     }
     return RunningServer("postgres", url, stop, extra)
 
 
-def _create_database(port: int) -> None:
+class _Cluster:
+    """The server process of one cluster, which the fault tier stops and starts again (same port, same data)."""
+
+    def __init__(self, bindir: Path, prefix: list[str], base: Path, data: Path, sockets: Path, port: int, log):
+        self.bindir, self.prefix, self.base, self.data, self.sockets = bindir, prefix, base, data, sockets
+        self.port, self.log = port, log
+        self.process: subprocess.Popen | None = None
+
+    def launch(self, timeout: float = 30) -> None:
+        self.process = subprocess.Popen(
+            self.prefix + [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port),
+                           "-k", str(self.sockets), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                           "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                           "-c", "max_connections=200"],
+            cwd=self.base, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, timeout, self.process, "postgres")
+
+    def halt(self) -> None:
+        """Fast shutdown: every session is terminated, as when a database server restarts."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            subprocess.run(self.prefix + [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast",
+                                          "-w"], cwd=self.base, capture_output=True)
+        stop_process(self.process)
+        self.process = None
+
+
+def stop_server(server: RunningServer) -> None:
+    """Stop a running server's process, keeping its data (the fault tier's outage)."""
+    server.extra["cluster"].halt()
+
+
+def start_server(server: RunningServer) -> None:
+    """Start it again on the same port and data, once it accepts logins."""
+    server.extra["cluster"].launch()
+    _wait_accepting(server.extra["port"]).close()
+
+
+def _wait_accepting(port: int):
+    """A connection, once the server accepts logins: the port opens before ("the database system is starting up")."""
     import psycopg2
 
     deadline = time.monotonic() + 20
-    while True:  # the port opens before the server accepts logins ("the database system is starting up")
+    while True:
         try:
-            conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
-            break
+            return psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
         except psycopg2.OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def _create_database(port: int) -> None:
+    conn = _wait_accepting(port)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:

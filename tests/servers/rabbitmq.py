@@ -40,21 +40,48 @@ def start(workdir: Path) -> RunningServer:
         stderr=subprocess.DEVNULL,
     )
     log = open(workdir / "server.out", "wb")
-    server = None
+    node = _Node(script, env, workdir, port, log)
     try:
         wait_for_port(epmd_port, 10, epmd, "epmd")
-        server = subprocess.Popen([script], env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(port, 60, server, f"RabbitMQ (logs in {workdir})")
+        node.launch()
     except BaseException:
-        _stop(server, epmd, log)
+        _stop(node, epmd, log)
         raise
 
     return RunningServer(
         name="rabbitmq",
         url=f"amqp://guest:guest@127.0.0.1:{port}/%2F",
-        stop=lambda: _stop(server, epmd, log),
-        extra={"port": port, "node": env["RABBITMQ_NODENAME"], "workdir": str(workdir)},
+        stop=lambda: _stop(node, epmd, log),
+        extra={"port": port, "node": env["RABBITMQ_NODENAME"], "workdir": str(workdir), "rabbit": node},
     )
+
+
+class _Node:
+    """The broker process, which the fault tier stops and starts again (same node, port and queues)."""
+
+    def __init__(self, script: str, env: dict[str, str], workdir: Path, port: int, log):
+        self.script, self.env, self.workdir, self.port, self.log = script, env, workdir, port, log
+        self.process: subprocess.Popen | None = None
+
+    def launch(self, timeout: float = 60) -> None:
+        self.process = subprocess.Popen([self.script], env=self.env, cwd=self.workdir, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        wait_for_port(self.port, timeout, self.process, f"RabbitMQ (logs in {self.workdir})")
+
+    def halt(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, timeout=30)  # SIGTERM: the script asks the node to shut down cleanly
+            self.process = None
+
+
+def stop_server(server: RunningServer) -> None:
+    """Stop the broker, keeping its durable queues and messages (the fault tier's outage)."""
+    server.extra["rabbit"].halt()
+
+
+def start_server(server: RunningServer) -> None:
+    """Start the same node again; returns once it accepts AMQP connections."""
+    server.extra["rabbit"].launch()
 
 
 def _server_script() -> str:
@@ -133,10 +160,9 @@ def _dependencies(root: str, apps: dict[str, Path]) -> set[str]:
     return seen
 
 
-def _stop(server: subprocess.Popen | None, epmd: subprocess.Popen, log) -> None:
+def _stop(node: _Node, epmd: subprocess.Popen, log) -> None:
     try:
-        if server is not None:
-            stop_process(server, timeout=30)  # SIGTERM: the script asks the node to shut down cleanly
+        node.halt()
     finally:
         stop_process(epmd)
         log.close()

@@ -108,6 +108,7 @@ def test_protect_reads_closes_reads_but_not_health(locked):
     assert harvest_client.get("/status").status_code == 401
     assert harvest_client.get("/status", headers=_bearer()).status_code == 200
     assert harvest_client.get("/api/v1/health").status_code == 200
+    assert harvest_client.get("/api/v1/ready").status_code == 200  # probes carry no token either
     recommend_client = locked("recommend", protect_reads=True)
     assert recommend_client.post("/recommend", json={}).status_code == 401
     assert locked("cdn", protect_reads=True).get("/show/no-such-image").status_code == 401

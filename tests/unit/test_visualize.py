@@ -302,9 +302,23 @@ def test_filters_narrow_every_chart(filled):
 
 
 def test_bad_filters_are_400(filled):
-    for params in ({"from": "yesterday"}, {"from": "2024-01-02", "to": "2024-01-01"}):
+    for params in ({"from": "yesterday"}, {"from": "2024-01-02", "to": "2024-01-01"},
+                   {"to": "9999-12-31"}, {"make": "Canon\x00"}, {"tag": "x" * 201}):
         response = filled.get("/graph/year", query_string=params)
-        assert response.status_code == 400 and response.get_json()["error"] == "bad_filter"
+        assert response.status_code == 400 and response.get_json()["error"] == "bad_filter", params
+
+
+def test_interval_sizes_are_bounded(filled):
+    answer = filled.get("/graph/size/static/" + "9" * 30 + "/5")
+    assert answer.status_code == 400 and answer.get_json()["error"] == "bad_option"
+    assert filled.get("/graph/size/static/1000000/5").status_code == 200
+
+
+def test_the_last_representable_day_is_no_inclusive_end():
+    # `to` is inclusive: the query asks for the day after it, which 9999-12-31 does not have (was an OverflowError).
+    with pytest.raises(ValueError, match="`to` must be a date before 9999-12-31"):
+        Filters.from_args({"to": "9999-12-31"})
+    assert Filters.from_args({"to": "9999-12-30"}).conditions()
 
 
 def test_filters_parse_and_round_trip():

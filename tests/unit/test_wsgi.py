@@ -28,6 +28,10 @@ def test_service_health_under_its_prefix(settings, name):
     response = client.get(f"/{name}/api/v1/health")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.json["status"] in ("ok", "degraded")
+    # Readiness beside liveness: 503 where the closed vectors port is a backend the service needs.
+    ready = client.get(f"/{name}/api/v1/ready")
+    assert ready.status_code == (503 if "vectors" in SERVICES[name].BACKENDS else 200)
+    assert ready.headers["X-Content-Type-Options"] == "nosniff" and ready.headers["X-Request-ID"]
 
 
 def test_paths_match_the_local_gateway(settings):

@@ -118,12 +118,22 @@ export default function StatusPage() {
         </table>
       </section>
 
+      {status && status.unavailable && Object.keys(status.unavailable).length > 0 && (
+        <ul role="alert" className="error" aria-label="Unavailable backends">
+          {Object.entries(status.unavailable).map(([backend, reason]) => (
+            <li key={backend} data-unavailable={backend}>
+              The {backend} is unreachable ({reason}): what it holds is not shown until it is back.
+            </li>
+          ))}
+        </ul>
+      )}
+
       {status && (
         <>
           <section className="card" aria-labelledby="counts-heading">
             <h2 id="counts-heading">Images by state</h2>
             <p>
-              {status.total} images in all; {status.rate_per_minute} indexed per minute lately.
+              {status.total ?? "?"} images in all; {status.rate_per_minute ?? "?"} indexed per minute lately.
               {status.oldest_waiting &&
                 ` Oldest waiting: ${status.oldest_waiting.name} (${status.oldest_waiting.state}).`}
             </p>
@@ -151,8 +161,8 @@ export default function StatusPage() {
                 {Object.entries(status.queues).map(([name, q]) => (
                   <tr key={name}>
                     <td>{name}</td>
-                    <td>{q.depth}</td>
-                    <td>{q.dead_count}</td>
+                    <td>{q.depth ?? "?"}</td>
+                    <td>{q.dead_count ?? "?"}</td>
                   </tr>
                 ))}
               </tbody>

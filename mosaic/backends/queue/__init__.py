@@ -3,7 +3,9 @@
 Semantics shared by both: messages are JSON objects and persistent; a consumer takes one message
 at a time and acknowledges it only after its result is committed; a consumer that dies before
 acknowledging gets its message redelivered; a message that fails `max_attempts` times moves to
-the queue's dead-letter list with the last error.
+the queue's dead-letter list with the last error. A message whose every attempt was lost with its
+consumer (it never acked nor nacked) is handed out once more with `attempt == max_attempts + 1`, so
+that the consumer can record why (see mosaic/consumer.py); lost once more, it is dead-lettered.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class Queue(Protocol):
 
     def retry_dead(self, queue: str) -> int:
         """Move every dead letter of `queue` back to it; returns how many."""
+
+    def take_dead(self, queue: str) -> list[DeadLetter]:
+        """Remove every dead letter of `queue` and return them (the caller sends their work anew)."""
 
     def check(self) -> None:
         """Raise when the backend cannot be reached."""

@@ -148,6 +148,15 @@ class LocalQueue:
             )
             return db.execute("DELETE FROM messages WHERE queue = ? AND dead = 1", (queue,)).rowcount
 
+    def take_dead(self, queue: str) -> list[DeadLetter]:
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT id, body, last_error, attempts FROM messages WHERE queue = ? AND dead = 1 ORDER BY id",
+                (queue,),
+            ).fetchall()
+            db.executemany("DELETE FROM messages WHERE id = ?", [(row[0],) for row in rows])
+        return [DeadLetter(queue, json.loads(body), error or "", attempts) for _, body, error, attempts in rows]
+
     def check(self) -> None:
         self._read("SELECT 1")
 
@@ -184,10 +193,12 @@ class LocalQueue:
             if row is None:
                 return None
             msg_id, body, attempts, last_error = row
-            if attempts < self.max_attempts:
+            # attempts == max_attempts: the last attempt was claimed and never acked nor nacked (its
+            # worker died). It is handed out once more, past the limit, so that the consumer records
+            # why on the image and dead-letters it; a consumer that dies on that too loses it here:
+            # a poison message that kills its workers must not keep killing them.
+            if attempts <= self.max_attempts:
                 break
-            # Every attempt so far was claimed and never acked nor nacked: a poison message that
-            # kills its workers must not keep killing them.
             error = _died_error(attempts, last_error)
             db.execute(
                 "UPDATE messages SET dead = 1, owner = NULL, lease_until = NULL, last_error = ? WHERE id = ?",
