@@ -156,6 +156,8 @@ def gunicorn_options(settings: Settings, listen_fd: int) -> dict:
         "graceful_timeout": WEB_GRACEFUL_TIMEOUT,
         "keepalive": 5,
         "accesslog": "-",
+        # The id the app answered in X-Request-ID, so an access line finds the app's log lines of the same request.
+        "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s',
         "proc_name": "mosaic-web",
         "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
         # gunicorn >= 25.1 opens an admin socket at ~/.gunicorn/gunicorn.ctl, one path shared by

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from mosaic.backends import Backends, unavailable
 from mosaic.backends.queue import Delivery
+from mosaic.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,9 @@ def consume(
             continue
         backoff.recovered()
         if delivery is not None:
-            _work(backends, queue_name, delivery, handle, on_give_up, stop, backoff)
+            body = delivery.body if isinstance(delivery.body, dict) else {}
+            with log_context(photo_id=body.get("image_id")):  # every line about this photo names it
+                _work(backends, queue_name, delivery, handle, on_give_up, stop, backoff)
 
 
 def _work(backends: Backends, queue_name: str, delivery: Delivery, handle: Handler, on_give_up: OnGiveUp,

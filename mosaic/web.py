@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -26,6 +27,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from mosaic import security
 from mosaic.backends import Backends, unavailable
 from mosaic.logs import log_context
+from mosaic.metrics import REQUEST_SECONDS
 from mosaic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,7 @@ def request_id() -> str | None:
 def _start_request() -> None:
     given = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.started = time.perf_counter()
     context = log_context(request_id=g.request_id)
     context.__enter__()
     g.log_context = context
@@ -176,6 +179,11 @@ def _common_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if request_id():
         response.headers[REQUEST_ID_HEADER] = request_id()
+    if "started" in g:
+        # By the URL rule, not the path: one series per route, not per image id.
+        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        REQUEST_SECONDS.labels(current_app.name, rule, request.method, str(response.status_code)).observe(
+            time.perf_counter() - g.started)
     # No product or version names from the app: a Server header is the HTTP server's (gunicorn's has no version).
     response.headers.pop("Server", None)
     return response

@@ -19,7 +19,9 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
 
 def test_metrics_show_photos_steps_and_queues(backends, photos_dir):
     enrich(backends, {"dog.jpg": (photos_dir / "darknet" / "dog.jpg").read_bytes()})
-    answer = create_gateway(backends.settings, backends).test_client().get("/metrics")
+    client = create_gateway(backends.settings, backends).test_client()
+    assert client.get("/harvest/status").status_code == 200
+    answer = client.get("/metrics")
     assert answer.status_code == 200 and answer.content_type.startswith("text/plain")
     samples = _samples(answer.get_data(as_text=True))
     assert samples[("mosaic_photos", (("state", "indexed"),))] == 1
@@ -27,6 +29,8 @@ def test_metrics_show_photos_steps_and_queues(backends, photos_dir):
     assert samples[("mosaic_backend_up", (("backend", "catalog"),))] == 1
     assert samples[("mosaic_step_duration_seconds_count", (("step", "colours"),))] >= 1
     assert samples[("mosaic_step_duration_seconds_count", (("step", "vectors.visual"),))] >= 1
+    by_route = (("method", "GET"), ("route", "/status"), ("service", "harvest"), ("status", "200"))
+    assert samples[("mosaic_http_request_duration_seconds_count", by_route)] >= 1
 
 
 def test_every_process_counts_in_multiprocess_mode(tmp_path, backends):
