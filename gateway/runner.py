@@ -201,15 +201,13 @@ def _web_worker_exited(server, worker) -> None:
 
 def _metrics_env(settings: Settings) -> dict[str, str]:
     """Every process of the run writes its metrics to one folder, so a scrape of any web worker sums them all."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    from mosaic.metrics import MULTIPROCESS_ENV, clear_multiprocess_dir
+
+    if os.environ.get(MULTIPROCESS_ENV):
         return {}
     folder = settings.data_dir / METRICS_DIR
-    try:
-        from mosaic.metrics import clear_multiprocess_dir
-    except ImportError:
-        return {}
     clear_multiprocess_dir(folder)
-    return {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    return {MULTIPROCESS_ENV: str(folder)}
 
 
 def _serve_werkzeug(settings: Settings, token_note: str, listen_fd: int | None) -> None:

@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 # The state a photo waits in for each queue's worker.
 WAITING_ON = {"queued": "harvest", "harvested": "process"}
-IMAGE_QUEUES = ("harvest", "process")
 RECONCILE_EVERY_CAP = 30.0
 
 
@@ -83,7 +82,7 @@ def retry_failed(backends: Backends) -> int:
     recorded). Dead letters are not put back on their queue: the dispatcher sends each image once.
     They are taken before the catalog is written: should that fail, a failed photo stays failed (shown,
     and retried next time) and a waiting one is the reconciler's; none is lost from sight."""
-    letters = [letter for queue in IMAGE_QUEUES for letter in backends.queue.take_dead(queue)]
+    letters = [letter for queue in WAITING_ON.values() for letter in backends.queue.take_dead(queue)]
     lettered = sorted({letter.body["image_id"] for letter in letters
                        if isinstance(letter.body.get("image_id"), str)})
     with backends.catalog.begin() as connection:

@@ -22,6 +22,8 @@ from sqlalchemy import delete, insert
 from mosaic.backends import Backends, unavailable
 from mosaic.catalog.features import (
     Made,
+    check_models,
+    failure_reason,
     forget_features,
     made_features,
     record_features,
@@ -48,6 +50,8 @@ DECODE_VERSION = "2"
 EXIF_VERSION = "1"
 # The steps that work on pixels; exif and place read only the file's bytes, so they never need a decode.
 PIXEL_STEPS = ("colours", "fingerprints", "scenes", "objects", "renditions")
+# The steps whose results are tags, and the `source` their tags carry.
+TAG_SOURCES = {"scenes": "scene", "objects": "detector"}
 # The processor's vectors made from each step's output: a step that writes new rows sends them to be redone.
 VECTORS_FROM = {
     "decode": ("vectors.style",),
@@ -89,7 +93,7 @@ class Enrichment:
             STEP_FAILURES.labels(name).inc()
             log.warning("step %s failed: %s: %s", name, type(exc).__name__, exc)
             # A model that did not load says so itself; any other error keeps its type, which names the cause.
-            self.errors[name] = str(exc) if isinstance(exc, ModelUnavailable) else _reason(exc)
+            self.errors[name] = str(exc) if isinstance(exc, ModelUnavailable) else failure_reason(exc)
         self.ran.append(name)
 
 
@@ -142,16 +146,8 @@ class Pipeline:
         checks = {"scenes": lambda: self.scenes.classify(probe)}
         if "objects" in self.versions:
             checks["objects"] = lambda: self.detector.detect(probe)
-        found: dict[str, str | None] = {}
-        for name, check in checks.items():
-            try:
-                check()
-            except Exception as exc:
-                self.unavailable[name] = found[name] = _reason(exc)
-                log.error("feature %s: degraded (%s)", name, found[name])
-            else:
-                found[name] = None
-                log.info("feature %s: available (%s)", name, self.versions[name])
+        found = check_models(checks, self.versions)
+        self.unavailable.update({name: reason for name, reason in found.items() if reason})
         return found
 
     def register(self, backends: Backends) -> None:
@@ -193,7 +189,7 @@ class Pipeline:
                 try:
                     found.exif = read_exif(original)
                 except Exception as exc:
-                    exif_error = _reason(exc)
+                    exif_error = failure_reason(exc)
                 if "exif" in steps:  # otherwise read only for the place: the stored EXIF rows stay
                     found.ran.append("exif")
                     if exif_error:
@@ -233,7 +229,8 @@ class Pipeline:
 
         def scenes_step() -> None:
             self._require("scenes")
-            found.tags += _best_per_label(self.scenes.classify(picture, threshold=settings.scene_threshold), "scene")
+            scenes = self.scenes.classify(picture, threshold=settings.scene_threshold)
+            found.tags += _best_per_label(scenes, TAG_SOURCES["scenes"])
 
         def objects_step() -> None:
             self._require("objects")
@@ -243,7 +240,7 @@ class Pipeline:
                  "x_min": d.box[0], "y_min": d.box[1], "x_max": d.box[2], "y_max": d.box[3]}
                 for rank, d in enumerate(detections)
             ]
-            found.tags += _best_per_label(detections, "detector")
+            found.tags += _best_per_label(detections, TAG_SOURCES["objects"])
 
         def renditions_step() -> None:
             found.renditions = self._renditions(backends, image["sha256"], picture)
@@ -273,21 +270,23 @@ class Pipeline:
         image_id = image["id"]
         ok = [name for name in found.ran if name not in found.errors]
         children = {
-            "exif": [(exif, [found.exif] if found.exif else [])],
-            "colours": [(colours, found.colours)],
-            "fingerprints": [(hashes, found.hashes)],
-            "place": [(places, [found.place] if found.place else [])],
-            "renditions": [(renditions, found.renditions)],
-            "objects": [(objects, found.objects)],
+            "exif": (exif, [found.exif] if found.exif else []),
+            "colours": (colours, found.colours),
+            "fingerprints": (hashes, found.hashes),
+            "place": (places, [found.place] if found.place else []),
+            "renditions": (renditions, found.renditions),
+            "objects": (objects, found.objects),
         }
         with backends.catalog.begin() as connection:
             for name in ok:
-                for table, rows in children.get(name, []):
+                if name in children:
+                    table, rows = children[name]
                     replace_children(connection, table, image_id, rows)
-            for name, source in (("scenes", "scene"), ("objects", "detector")):
-                if name in ok:
-                    connection.execute(delete(tags).where(tags.c.image_id == image_id, tags.c.source == source))
-            new_tags = [t for t in found.tags if {"scene": "scenes", "detector": "objects"}[t["source"]] in ok]
+            # Tags are shared by two steps: each replaces only the tags of its own source.
+            redone = [source for name, source in TAG_SOURCES.items() if name in ok]
+            if redone:
+                connection.execute(delete(tags).where(tags.c.image_id == image_id, tags.c.source.in_(redone)))
+            new_tags = [t for t in found.tags if t["source"] in redone]
             if new_tags:
                 connection.execute(insert(tags), [{"image_id": image_id, **t} for t in new_tags])
             stale_vectors = sorted({vector for name in ok for vector in VECTORS_FROM.get(name, ())})
@@ -298,10 +297,6 @@ class Pipeline:
             sizes = {} if found.width is None else {"width": found.width, "height": found.height}
             set_state(connection, image_id, "harvested", pipeline_version=PIPELINE_VERSION, **sizes)
         PHOTOS_DONE.labels("harvested").inc()
-
-
-def _reason(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:1000]
 
 
 def _colour_rows(picture) -> list[dict]:

@@ -155,11 +155,20 @@ def died_reason(delivery: Delivery) -> str:
 
 
 def consume_until_interrupted(backends: Backends, queue_name: str, handle: Handler, on_give_up: OnGiveUp,
-                              stop: threading.Event | None = None) -> None:
+                              stop: threading.Event | None = None,
+                              prepare: Callable[[], object] | None = None) -> None:
     """`consume` for a worker command. SIGTERM (the runner's stop, `docker stop`) lets the message in hand
     finish and be acknowledged, then ends the loop; a second SIGTERM, or Ctrl-C, ends it at once (the
-    message is then redelivered)."""
+    message is then redelivered).
+
+    `prepare` (loading models, registering versions) runs first, once; a backend down at start is waited
+    for rather than a reason to exit and load everything again. An interrupt while preparing ends at once."""
     stop = stop or threading.Event()
+    if prepare is not None:
+        try:
+            retry_while_unavailable(prepare, stop)
+        except KeyboardInterrupt:
+            return
     previous = None
     if threading.current_thread() is threading.main_thread():
         def finish_then_stop(*_):

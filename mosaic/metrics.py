@@ -57,25 +57,20 @@ def clear_multiprocess_dir(folder) -> None:
 
 
 class _BackendCollector:
-    """Gauges read at scrape time; a backend that is down leaves its gauges out and says so in `mosaic_up`."""
+    """Gauges read at scrape time; a backend that is down leaves its gauges out and says so in `mosaic_backend_up`."""
 
     def __init__(self, backends):
         self.backends = backends
 
     def collect(self):
         up = GaugeMetricFamily("mosaic_backend_up", "1 when the scrape could read the backend", labels=["backend"])
-        try:
-            yield from self._catalog()
-            up.add_metric(["catalog"], 1)
-        except Exception as exc:
-            log.warning("metrics: catalog unreadable: %s", exc)
-            up.add_metric(["catalog"], 0)
-        try:
-            yield from self._queues()
-            up.add_metric(["queue"], 1)
-        except Exception as exc:
-            log.warning("metrics: queue unreadable: %s", exc)
-            up.add_metric(["queue"], 0)
+        for backend, read in (("catalog", self._catalog), ("queue", self._queues)):
+            try:
+                yield from read()
+                up.add_metric([backend], 1)
+            except Exception as exc:
+                log.warning("metrics: %s unreadable: %s", backend, exc)
+                up.add_metric([backend], 0)
         yield up
 
     def _catalog(self):

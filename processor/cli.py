@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import click
 
-from mosaic.consumer import consume_until_interrupted, retry_while_unavailable
+from mosaic.consumer import consume_until_interrupted
 from processor.indexing import Indexer, give_up
 
 
@@ -15,10 +13,5 @@ from processor.indexing import Indexer, give_up
 def processor_command(backends):
     """Consume the process queue: write each image's vectors to Milvus."""
     indexer = Indexer(backends.settings)
-    stop = threading.Event()
-    # register() loads the model(s) once; a catalog down at start is waited for, not a reason to exit and reload.
-    try:
-        retry_while_unavailable(lambda: indexer.register(backends), stop)
-    except KeyboardInterrupt:
-        return
-    consume_until_interrupted(backends, "process", indexer.index, give_up, stop)
+    consume_until_interrupted(backends, "process", indexer.index, give_up,
+                              prepare=lambda: indexer.register(backends))

@@ -10,7 +10,15 @@ from PIL import Image
 from sqlalchemy import select
 
 from mosaic.backends import Backends
-from mosaic.catalog.features import Made, made_features, record_features, register_versions, steps_to_run
+from mosaic.catalog.features import (
+    Made,
+    check_models,
+    failure_reason,
+    made_features,
+    record_features,
+    register_versions,
+    steps_to_run,
+)
 from mosaic.catalog.images import get_image, set_state
 from mosaic.catalog.schema import colours, exif, hashes, renditions
 from mosaic.features import FINGERPRINT, STYLE, STYLE_VERSION, VISUAL, style_attributes, style_vector
@@ -45,14 +53,10 @@ class Indexer:
 
     def load_models(self) -> dict[str, str | None]:
         """{feature: None if its model works, else why not}; a failed model fails its step on each photo."""
-        try:
-            self.embedder.embed(Image.new("RGB", (64, 64), (120, 140, 160)))
-        except Exception as exc:
-            self.unavailable["vectors.visual"] = reason = f"{type(exc).__name__}: {exc}"[:1000]
-            log.error("feature vectors.visual: degraded (%s)", reason)
-            return {"vectors.visual": reason}
-        log.info("feature vectors.visual: available (%s)", self.versions["vectors.visual"])
-        return {"vectors.visual": None}
+        probe = Image.new("RGB", (64, 64), (120, 140, 160))
+        found = check_models({"vectors.visual": lambda: self.embedder.embed(probe)}, self.versions)
+        self.unavailable.update({name: reason for name, reason in found.items() if reason})
+        return found
 
     def register(self, backends: Backends) -> None:
         self.load_models()
@@ -115,7 +119,7 @@ class Indexer:
         except Exception as exc:
             STEP_FAILURES.labels("vectors.visual").inc()
             log.warning("vectors.visual failed on %s: %s: %s", image_id, type(exc).__name__, exc)
-            return Made(version, f"{type(exc).__name__}: {exc}"[:1000])
+            return Made(version, failure_reason(exc))
         backends.vectors.upsert(VISUAL, [(image_id, vector)])
         return Made(version)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, exists, func, insert, select, update
@@ -9,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import features, images, pipeline_versions
+
+log = logging.getLogger(__name__)
 
 DONE_STATES = ("harvested", "indexed")
 
@@ -19,6 +23,27 @@ class Made:
 
     version: str
     error: str | None = None
+
+
+def failure_reason(error: BaseException) -> str:
+    """How an error is recorded on a photo or a feature: its type names the cause, the text the detail."""
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+def check_models(checks: dict[str, Callable[[], object]], versions: dict[str, str]) -> dict[str, str | None]:
+    """Run each feature's model check once (at a worker's start): {feature: None if it works, else why not},
+    with one log line per feature, `available` or `degraded (<reason>)`."""
+    found: dict[str, str | None] = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as exc:
+            found[name] = failure_reason(exc)
+            log.error("feature %s: degraded (%s)", name, found[name])
+        else:
+            found[name] = None
+            log.info("feature %s: available (%s)", name, versions[name])
+    return found
 
 
 def register_versions(connection: Connection, versions: dict[str, str],
