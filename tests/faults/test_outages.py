@@ -116,12 +116,14 @@ def _outage(base: str, stop: Callable[[], None], start: Callable[[], None], chec
     stop()
     down_at = time.monotonic()
     answers = []
-    while time.monotonic() - down_at < OUTAGE_SECONDS:
-        answers.append(_status(base))
-        time.sleep(0.5)
-    started = time.monotonic()
-    start()
-    up = time.monotonic()
+    try:
+        while time.monotonic() - down_at < OUTAGE_SECONDS:
+            answers.append(_status(base))
+            time.sleep(0.5)
+    finally:  # the server is shared by the session: it comes back even when this test fails
+        started = time.monotonic()
+        start()
+        up = time.monotonic()
     name, data = probe
     response = requests.post(f"{base}/gather/uploads", files=[("files", (name, data))], timeout=30)
     assert response.status_code == 201, response.text

@@ -71,6 +71,7 @@ def test_a_consumer_waits_through_a_broker_restart_and_loses_nothing(backends, r
         assert _wait(lambda: len(done) == 10, 30), done
         print(f"\nbroker boot {up - started:.1f} s; messages flowing again {time.monotonic() - up:.1f} s after")
     finally:
+        rabbitmq.start_server(rabbitmq_server)  # shared by the session: back up even when this test fails
         stop.set()
         thread.join(15)
         publisher.close()

@@ -110,6 +110,8 @@ class _Cluster:
         self.process: subprocess.Popen | None = None
 
     def launch(self, timeout: float = 30) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
         self.process = subprocess.Popen(
             self.prefix + [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port),
                            "-k", str(self.sockets), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",

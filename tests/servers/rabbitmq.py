@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -30,8 +33,8 @@ CONFIG = """\
 def start(workdir: Path) -> RunningServer:
     script = _server_script()
     workdir.mkdir(parents=True, exist_ok=True)
-    port, dist_port, epmd_port = free_port(), free_port(), free_port()
-    env = _environment(workdir, script, port, dist_port, epmd_port)
+    port, epmd_port = free_port(), free_port()
+    env = _environment(workdir, script, port, epmd_port)
     # Our own foreground epmd on its own port: we hold its PID, so stopping it cannot touch another.
     epmd = subprocess.Popen(
         ["epmd", "-port", str(epmd_port), "-address", "127.0.0.1"],
@@ -59,19 +62,60 @@ def start(workdir: Path) -> RunningServer:
 class _Node:
     """The broker process, which the fault tier stops and starts again (same node, port and queues)."""
 
+    LAUNCH_ATTEMPTS = 3
+
     def __init__(self, script: str, env: dict[str, str], workdir: Path, port: int, log):
         self.script, self.env, self.workdir, self.port, self.log = script, env, workdir, port, log
         self.process: subprocess.Popen | None = None
 
     def launch(self, timeout: float = 60) -> None:
-        self.process = subprocess.Popen([self.script], env=self.env, cwd=self.workdir, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
-        wait_for_port(self.port, timeout, self.process, f"RabbitMQ (logs in {self.workdir})")
+        """Start the node; a boot that dies early is retried, and the last failure shows the broker's log."""
+        if self.process is not None and self.process.poll() is None:
+            return
+        for attempt in range(1, self.LAUNCH_ATTEMPTS + 1):
+            # A fresh distribution port per boot: the one picked for an earlier boot may since have been
+            # taken as some client's ephemeral port, and the node then exits at once (the script says 0).
+            env = {**self.env, "RABBITMQ_DIST_PORT": str(free_port())}
+            # Its own process group, so a halt can reach the Erlang VM behind the wrapper script.
+            self.process = subprocess.Popen([self.script], env=env, cwd=self.workdir, stdout=self.log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                wait_for_port(self.port, timeout, self.process, f"RabbitMQ (logs in {self.workdir})")
+                return
+            except RuntimeError as exc:
+                self.halt()
+                if attempt == self.LAUNCH_ATTEMPTS:
+                    raise RuntimeError(f"{exc}; after {attempt} boots. Its log ends:\n{self._log_tail()}") from None
+                time.sleep(1)
 
     def halt(self) -> None:
-        if self.process is not None:
-            stop_process(self.process, timeout=30)  # SIGTERM: the script asks the node to shut down cleanly
-            self.process = None
+        """Stop the node cleanly (the script turns SIGTERM into a broker shutdown), and make sure it is gone."""
+        if self.process is None:
+            return
+        stop_process(self.process, timeout=60)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # a VM the script left behind would hold the node name
+        except ProcessLookupError:
+            pass
+        self.process = None
+        deadline = time.monotonic() + 30
+        while _accepts(self.port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def _log_tail(self, lines: int = 40) -> str:
+        texts = []
+        for path in [self.workdir / "server.out", *sorted((self.workdir / "log").glob("*.log"))]:
+            if path.is_file():
+                texts.append(f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+        return "\n".join(texts) or "(no log written)"
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def stop_server(server: RunningServer) -> None:
@@ -90,7 +134,7 @@ def _server_script() -> str:
     return SERVER_SCRIPT
 
 
-def _environment(workdir: Path, script: str, port: int, dist_port: int, epmd_port: int) -> dict[str, str]:
+def _environment(workdir: Path, script: str, port: int, epmd_port: int) -> dict[str, str]:
     (workdir / "rabbitmq.config").write_text(CONFIG)
     (workdir / "enabled_plugins").write_text("[].\n")
     (workdir / "rabbitmq-env.conf").write_text("")  # keeps /etc/rabbitmq/rabbitmq-env.conf out
@@ -101,7 +145,6 @@ def _environment(workdir: Path, script: str, port: int, dist_port: int, epmd_por
         RABBITMQ_NODENAME=f"mosaic-test-{uuid.uuid4().hex[:8]}@localhost",
         RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
         RABBITMQ_NODE_PORT=str(port),
-        RABBITMQ_DIST_PORT=str(dist_port),
         ERL_EPMD_PORT=str(epmd_port),
         ERL_EPMD_ADDRESS="127.0.0.1",
         RABBITMQ_CONF_ENV_FILE=str(workdir / "rabbitmq-env.conf"),
