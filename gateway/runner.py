@@ -59,7 +59,7 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 TOKEN_FILE = "api-token"
 LOCK_FILE = "mosaic.lock"
 METRICS_DIR = "metrics"
-WEB_THREADS = 8
+WEB_THREADS = 32
 # Each web worker holds its own app, caches and connections (~170 MB, more with the spaCy vectors):
 # on a 64-core server one per core would take memory the harvest workers need. More on request.
 DEFAULT_WEB_WORKERS_MAX = 8

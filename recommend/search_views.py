@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from mosaic.web import ApiError, backends
+from mosaic.web import ApiError, backends, cpu_bound
 from recommend import colour_search, duplicates, similar
 
 blueprint = Blueprint("search", __name__)
@@ -53,6 +53,7 @@ def _unknown_image(image_id: str) -> ApiError:
 
 
 @blueprint.get("/similar/<image_id>")
+@cpu_bound
 def similar_images(image_id: str):
     limit = _number("limit", 20, 1, MAX_LIMIT)
     blend = _flag("blend", True)
@@ -66,6 +67,7 @@ def similar_images(image_id: str):
 
 
 @blueprint.get("/colours")
+@cpu_bound
 def colours():
     try:
         wanted = colour_search.parse_wanted(request.args.getlist("hex"), request.args.getlist("name"))

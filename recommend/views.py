@@ -7,7 +7,7 @@ from sqlalchemy import insert, select, update
 
 from mosaic.catalog.images import new_id, now
 from mosaic.catalog.schema import profiles
-from mosaic.web import ApiError, backends, settings
+from mosaic.web import ApiError, backends, cpu_bound, settings
 from recommend import suggestions
 from recommend.feedback import FeedbackError, counts, load_feedback, record_vote
 from recommend.profile import Profile, ProfileError, parse_request
@@ -17,6 +17,7 @@ blueprint = Blueprint("recommend", __name__)
 
 
 @blueprint.post("/recommend")
+@cpu_bound
 def recommend_view():
     """Body: the native profile ({"colour", "width", "height", "orientation", "tags", "make"}) or the
     original platform's {"preferences": {...}}, plus optional "limit", "offset", "profile_id"."""

@@ -100,7 +100,8 @@ def graph(name: str):
         with backends().catalog.connect() as connection:
             return chart.build(connection, filters, **options)
 
-    figure = _cache().get((key, tuple(sorted(options.items())), filters.key()), build)
+    figure_key = (key, tuple(sorted(options.items())), filters.key())
+    figure = _cache().get(figure_key, build)
     wanted = request.args.get("format", "").lower()
     config = {"topojsonURL": url_for("visualize.topojson", filename="")}
     if wanted == "html":
@@ -112,7 +113,9 @@ def graph(name: str):
             raise ApiError(406, "png_unavailable", f"{exc}; ask for JSON or ?format=html") from None
     if wanted not in ("", "json"):
         raise ApiError(400, "bad_format", "format must be json, html or png")
-    return Response(to_json_plotly({**figure.to_dict(), "config": config}), mimetype="application/json")
+    # The JSON is cached beside its figure: serialising a figure costs more than building it from the cache.
+    text = _cache().get((figure_key, "json"), lambda: to_json_plotly({**figure.to_dict(), "config": config}))
+    return Response(text, mimetype="application/json")
 
 
 @blueprint.get("/topojson/<path:filename>")

@@ -8,6 +8,7 @@ so the figures are a floor. Nothing here asserts on timing; errors are counted a
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import os
 import random
@@ -46,10 +47,10 @@ def _client(base: str, ids: list[str], seed: int, until: float, results: list) -
             else:
                 answer = session.get(f"{base}/visualize/graph/{rng.choice(GRAPHS)}", timeout=60)
             _ = answer.content
-            ok = answer.status_code == 200
-        except requests.RequestException:
-            ok = False
-        results.append((kind, time.perf_counter() - start, ok))
+            ok, why = answer.status_code == 200, f"HTTP {answer.status_code} {answer.text[:120]}"
+        except requests.RequestException as exc:
+            ok, why = False, f"{type(exc).__name__}: {str(exc)[:120]}"
+        results.append((kind, time.perf_counter() - start, ok, "" if ok else why))
 
 
 def _process(base: str, ids: list[str], first: int, clients: int, until: float, queue) -> None:
@@ -94,16 +95,18 @@ def test_fifty_clients_mixed(tmp_path):
             ids = [row[0] for row in catalog.execute("SELECT id FROM images WHERE state = 'indexed'")]
         assert ids, counts
         results, elapsed = _load(base, ids)
-    total_ok = sum(1 for _, _, ok in results if ok)
-    errors = sum(1 for _, _, ok in results if not ok)
+    total_ok = sum(1 for _, _, ok, _ in results if ok)
+    errors = collections.Counter(f"{kind}: {why}" for kind, _, ok, why in results if not ok)
     rate, wanted = total_ok / elapsed, TARGETS["total_per_s"]
     print(f"\n=== Load: {CLIENTS} clients x {elapsed:.0f} s on 127.0.0.1, mixed {', '.join(KINDS)}; "
           f"{len(ids)} indexed photos; clients share the 2 cores ===")
     print(f"in all      {rate:7.1f} req/s  baseline {BASELINE_TOTAL} (x{rate / BASELINE_TOTAL:.1f}), "
           f"{_verdict(rate >= wanted, f'>= {wanted:.0f}/s')}; "
-          f"errors {errors} {_verdict(errors == 0, '= 0')}")
+          f"errors {errors.total()} {_verdict(not errors, '= 0')}")
+    for error, count in errors.most_common(5):
+        print(f"  {count} x {error}")
     for kind in KINDS:
-        times = [seconds for k, seconds, ok in results if k == kind and ok]
+        times = [seconds for k, seconds, ok, _ in results if k == kind and ok]
         per_s, p50, p95 = len(times) / elapsed, _pct(times, 50), _pct(times, 95)
         verdict = ""
         if f"{kind}_per_s" in TARGETS:

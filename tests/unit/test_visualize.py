@@ -359,3 +359,16 @@ def test_charts_on_postgresql(postgres_database):
                 assert chart.build(connection, Filters()).data, name
     finally:
         engine.dispose()
+
+
+
+def test_a_fresh_app_has_imported_what_plotly_imports_on_the_first_figure(tmp_path):
+    # plotly imports pandas lazily inside figure.to_dict(); concurrent first requests of a fresh web worker
+    # raced that import (one saw a half-made module: 500s in the load bench). A fresh interpreter, as a worker.
+    import subprocess
+    import sys
+
+    script = ("import sys, visualize; from mosaic.settings import load_settings; "
+              f"visualize.create_app(load_settings(data_dir={str(tmp_path)!r})); print('pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True", done.stderr[-2000:]
