@@ -10,12 +10,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.wsgi import wrap_file
 
+from cdn.models import Pending, ShowQuery
 from cdn.renditions import RETRY_AFTER_SECONDS, Missing, rendition
 from mosaic.backends.objects import ObjectNotFound
 from mosaic.catalog.images import get_image
+from mosaic.contract import Reply, endpoint, found
+from mosaic.errors import ApiError, Error
 from mosaic.imaging.renditions import MIME
 from mosaic.imaging.sniff import EXTENSIONS
-from mosaic.web import ApiError, backends, settings
+from mosaic.web import backends, settings
 
 blueprint = Blueprint("cdn", __name__)
 
@@ -25,23 +28,28 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @blueprint.get("/show/<name>")
-def show(name: str):
+@endpoint("An image's bytes (original or a rendition), cacheable for a year.", query=ShowQuery, answers={
+    200: Reply({"type": "string", "format": "binary"}, "the image", media="image/*"),
+    202: Reply(Pending, "the rendition is not made yet: the photo waits for its harvest worker", retry_after=True),
+    304: Reply(None, "not modified (If-None-Match matched the ETag)"),
+    404: Reply(Error, "no such image, or a rendition that will not be made (the message says why)"),
+})
+def show(name: str, query: ShowQuery):
     image_id = _strip_extension(name)
-    size = request.args.get("size", "original")
+    size = query.size
     sizes = settings().rendition_sizes
-    if size not in sizes and size != "original":
-        raise ApiError(400, "bad_size", f"size must be one of original, {', '.join(sizes)}")
+    if size not in sizes and size != "original":  # the sizes are settings: not known to the model
+        raise ApiError(400, "invalid_request", f"size must be one of original, {', '.join(sizes)}",
+                       fields={"size": f"one of original, {', '.join(sizes)}"})
     with backends().catalog.connect() as connection:
-        image = get_image(connection, image_id)
-    if image is None:
-        raise ApiError(404, "not_found", f"no image {image_id[:64]!r}")
+        image = found(get_image(connection, image_id), "image", image_id)
     if size == "original":
         key, mime, length = image["object_key"], image["mime"], image["bytes"]
     else:
-        found = rendition(backends(), image, size)
-        if isinstance(found, Missing):
-            return _missing(found)
-        key, length = found
+        made = rendition(backends(), image, size)
+        if isinstance(made, Missing):
+            return _missing(made)
+        key, length = made
         mime = MIME
     # The key names the content (sha256, and the rendition's pixel size): a perfect validator.
     etag = key.rsplit("/", 1)[-1]

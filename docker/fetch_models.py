@@ -21,7 +21,7 @@ path = snapshot_download(model, allow_patterns=wanted)
 print(f"{model}: {', '.join(wanted)} cached in {path}")
 
 # The same check the worker makes at start: fail the build, not the first harvest.
-from harvest_worker.objects.detr import weights_location  # noqa: E402
+from harvest_worker.detection.detr import weights_location  # noqa: E402
 
 if weights_location(model) is None:
     sys.exit(f"DETR weights for {model!r} are not where the detector looks (HF_HOME={os.environ.get('HF_HOME')})")

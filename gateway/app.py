@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, abort, current_app, jsonify, send_from_directory
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -14,12 +15,18 @@ import recommend
 import visualize
 from gateway import openapi
 from mosaic.backends import Backends
+from mosaic.contract import Answer, Reply, endpoint
 from mosaic.settings import Settings
 from mosaic.web import install_common
 
 SERVICES = {"gather": gather, "harvest": harvest, "recommend": recommend, "visualize": visualize, "cdn": cdn}
 # The web UI's static export (`make frontend` builds it); MOSAIC_FRONTEND_DIR points elsewhere.
 FRONTEND_OUT = Path(__file__).resolve().parent.parent / "frontend" / "out"
+
+
+class Directory(Answer):
+    services: list[str]
+    links: dict[str, str]
 
 
 def frontend_dir(settings: Settings) -> Path | None:
@@ -53,6 +60,8 @@ def _root_app(settings: Settings) -> Flask:
     ui = frontend_dir(settings)
 
     @app.get("/api/v1/health")
+    @endpoint("Where each service's health is, and links to the lab and these docs.", answers={200: Directory},
+              always_open=True)
     def health():
         return jsonify(services=[f"/{name}/api/v1/health" for name in SERVICES],
                        links={"lab": settings.lab_url, "api_docs": "/api/docs"})
@@ -116,13 +125,15 @@ def _serve_api_docs(app: Flask) -> None:
     """`/api/openapi.json` (generated from every service's routes) and `/api/docs` (Swagger UI, no CDN)."""
 
     @app.get("/api/openapi.json")
+    @endpoint("This OpenAPI document: every service's endpoints, generated from their contracts.",
+              answers={200: dict[str, Any]})
     def openapi_document():
-        """This OpenAPI document: every service's endpoints, generated from their routes."""
         return jsonify(api_document(current_app))
 
     @app.get("/api/docs")
+    @endpoint("The API documentation page (Swagger UI served from this process, no CDN).",
+              answers={200: Reply({"type": "string"}, "HTML", media="text/html")})
     def api_docs():
-        """The API documentation page (Swagger UI served from this process, no CDN)."""
         return openapi.docs_page(api_document(current_app))
 
     @app.get("/api/docs/<filename>")

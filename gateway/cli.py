@@ -6,14 +6,14 @@ import signal
 
 import click
 
+import gather.cli
+import harvest.cli
+import harvest_worker.cli
+import processor.cli
 from gateway.doctor import doctor
-from gather.cli import import_group, import_worker_command
-from harvest.cli import commands as harvest_commands
-from harvest_worker.cli import harvest_worker_command
 from mosaic.backends import Backends
 from mosaic.logs import configure_logging
 from mosaic.settings import SettingsError, load_settings
-from processor.cli import processor_command
 
 # Long-running verbs that consume or dispatch until interrupted. `mosaic run`, docker and service
 # managers stop them with SIGTERM, which would otherwise kill them on the spot, holding their
@@ -87,12 +87,9 @@ def lab(backends: Backends, host: str, port: int, notebooks: str | None):
 
 
 cli.add_command(doctor)
-cli.add_command(import_group)
-cli.add_command(import_worker_command)
-cli.add_command(harvest_worker_command)
-cli.add_command(processor_command)
-for command in harvest_commands:
-    cli.add_command(command)
+for service in (gather.cli, harvest.cli, harvest_worker.cli, processor.cli):
+    for command in service.commands:
+        cli.add_command(command)
 
 
 def _terminate_as_interrupt(*_):

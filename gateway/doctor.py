@@ -187,7 +187,7 @@ def _without_password(url: str) -> str:
 
 
 def check_detector_choice(settings: Settings) -> Check:
-    from harvest_worker.objects import _choose
+    from harvest_worker.detection import _choose
 
     backend, reason = _choose(settings)
     return Check("detector", "info", f"{backend or 'none'}: {reason}")

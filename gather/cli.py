@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from gather.imports import Progress, describe_counts, finish, get_import, start_import
 from gather.storing import store_file
+from mosaic.backends.queue import IMPORTS
 
 
 @click.group("import")
@@ -125,7 +126,7 @@ def import_worker_command(backends):
     from gather.jobs import give_up, run_import
     from mosaic.consumer import consume_until_interrupted
 
-    consume_until_interrupted(backends, "imports", run_import, give_up)
+    consume_until_interrupted(backends, IMPORTS, run_import, give_up)
 
 
 def read_url_file(path: Path) -> Iterator[str | tuple[str, str]]:
@@ -194,3 +195,7 @@ def _bar(total: int, unit: str) -> tqdm:
 def _summary(backends, import_id: str, counts: Counter) -> None:
     batch = (get_import(backends, import_id) or {}).get("batch_id")
     click.echo(f"import {import_id}: {describe_counts(counts)}" + (f" (batch {batch})" if batch else ""))
+
+
+# What `mosaic` adds from this service (gateway/cli.py gathers every service's `commands`).
+commands = [import_group, import_worker_command]

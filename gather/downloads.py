@@ -35,6 +35,7 @@ from gather.ssrf import UrlRefused, allow_list, check_url, guarded_adapter
 from gather.storing import FileResult, store_file
 from mosaic.backends import Backends, unavailable
 from mosaic.catalog.images import now
+from mosaic.catalog.rows import upsert
 from mosaic.catalog.schema import downloads
 
 log = logging.getLogger(__name__)
@@ -305,21 +306,10 @@ class _Recorder:
             return
         rows, self._rows = list(self._rows.values()), {}
         with self.backends.catalog.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert
-            statement = insert(downloads)
-            statement = statement.on_conflict_do_update(
-                index_elements=[downloads.c.url_sha256],
-                set_={
-                    "url": statement.excluded.url, "state": statement.excluded.state,
-                    "image_id": statement.excluded.image_id, "error": statement.excluded.error,
-                    "attempts": downloads.c.attempts + statement.excluded.attempts,
-                    "updated_at": statement.excluded.updated_at,
-                },
-            )
-            connection.execute(statement, rows)
+            upsert(connection, downloads, rows, [downloads.c.url_sha256], lambda excluded: {
+                "url": excluded.url, "state": excluded.state, "image_id": excluded.image_id, "error": excluded.error,
+                "attempts": downloads.c.attempts + excluded.attempts, "updated_at": excluded.updated_at,
+            })
 
 
 def _malformed(url: str) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import desc, insert, select, update
 from gather.storing import FileResult
 from mosaic.backends import Backends
 from mosaic.catalog.images import new_id, now
+from mosaic.catalog.rows import plain
 from mosaic.catalog.schema import batch_files, batches, imports
 
 COUNTERS = ("total", "stored", "duplicates", "skipped", "failed", "bad_rows")
@@ -61,7 +62,7 @@ def describe_counts(counts: Mapping[str, int]) -> str:
 def get_import(backends: Backends, import_id: str) -> dict | None:
     with backends.catalog.connect() as connection:
         row = connection.execute(select(imports).where(imports.c.id == import_id)).mappings().first()
-    return _plain(row) if row else None
+    return plain(row) if row else None
 
 
 def latest_import(backends: Backends, kind: str | None = None) -> dict | None:
@@ -75,11 +76,7 @@ def recent_imports(backends: Backends, limit: int, kind: str | None = None) -> l
     if kind:
         query = query.where(imports.c.kind == kind)
     with backends.catalog.connect() as connection:
-        return [_plain(row) for row in connection.execute(query).mappings()]
-
-
-def _plain(row) -> dict:
-    return {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in row.items()}
+        return [plain(row) for row in connection.execute(query).mappings()]
 
 
 class Progress:

@@ -6,21 +6,26 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from gather.imports import get_import, latest_import, recent_imports, start_import
+from gather.models import Batch, DatasetImport, Import, Imports, ImportsQuery, LegacyStatus, Uploaded, UrlImport
 from gather.storing import record_batch, store_file
+from mosaic.backends.queue import IMPORTS
 from mosaic.catalog.schema import batch_files, batches, images
-from mosaic.web import ApiError, backends, settings
+from mosaic.contract import Reply, endpoint, found
+from mosaic.errors import ApiError
+from mosaic.web import backends, settings
 
 blueprint = Blueprint("gather", __name__)
 
 UPLOAD_FIELDS = ("files", "files[]")  # `files[]` is what the original platform's clients send
 _ALL_REJECTED_STATUS = {"too_large": 413, "not_an_image": 415, "empty": 400}
-# The list travels in one queue message: bigger lists belong in a file for `mosaic import urls`.
-MAX_URLS = 10_000
-MAX_LISTED = 100  # import runs per GET /imports
-MAX_URL_LENGTH = 2048
 
 
 @blueprint.post("/uploads")
+@endpoint("Upload photos (multipart, field `files`); each is stored or rejected with a reason.", files="files",
+          mutates=True, answers={201: Reply(Uploaded, "at least one photo stored"),
+                                 200: Reply(Uploaded, "nothing new stored: duplicates (and maybe rejections)"),
+                                 422: Reply(Uploaded, "every file was rejected (413, 415 or 400 when all for "
+                                                      "one reason): `message` says why for each")})
 def upload():
     files = [storage for field in UPLOAD_FIELDS for storage in request.files.getlist(field)]
     if not files:
@@ -39,11 +44,11 @@ def upload():
 
 
 @blueprint.get("/batches/<batch_id>")
+@endpoint("One upload batch: each file's outcome and processing state.", answers={200: Batch})
 def batch(batch_id: str):
     with backends().catalog.connect() as connection:
-        found = connection.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
-        if found is None:
-            raise ApiError(404, "not_found", f"no batch {batch_id}")
+        row = found(connection.execute(select(batches).where(batches.c.id == batch_id)).mappings().first(),
+                    "batch", batch_id)
         rows = connection.execute(
             select(batch_files, images.c.state, images.c.error)
             .select_from(batch_files.outerjoin(images, images.c.id == batch_files.c.image_id))
@@ -59,65 +64,44 @@ def batch(batch_id: str):
     for item in files:
         key = item["state"] or item["status"]
         states[key] = states.get(key, 0) + 1
-    return jsonify(batch=batch_id, source=found["source"], created_at=found["created_at"].isoformat(),
+    return jsonify(batch=batch_id, source=row["source"], created_at=row["created_at"].isoformat(),
                    counts=states, files=files)
 
 
 @blueprint.post("/imports")
-def queue_import():
-    """Import the configured Unsplash dataset folder in the import worker: {"limit": N, "sample": 0.1}."""
-    payload = request.get_json(silent=True) or {}
-    if not isinstance(payload, dict):
-        raise ApiError(400, "bad_request", "the body must be a JSON object")
-    limit, sample = payload.get("limit"), payload.get("sample")
-    if limit is not None and not (isinstance(limit, int) and limit > 0):
-        raise ApiError(400, "bad_limit", "limit must be a positive whole number")
-    if sample is not None and not (isinstance(sample, (int, float)) and 0 < sample <= 1):
-        raise ApiError(400, "bad_sample", "sample must be a fraction between 0 and 1")
-    return jsonify(_queue_unsplash(limit, sample)), 202
+@endpoint("Import the configured Unsplash dataset folder in the import worker.", body=DatasetImport, mutates=True,
+          answers={202: Reply(Import, "queued (or the import already running)")})
+def queue_import(body: DatasetImport):
+    return jsonify(_queue_unsplash(body.limit, body.sample)), 202
 
 
 @blueprint.post("/imports/urls")
-def queue_url_import():
-    """Download a list of photo URLs in the import worker: {"urls": [url, …]}."""
-    payload = request.get_json(silent=True)
-    urls = payload.get("urls") if isinstance(payload, dict) else None
-    if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
-        raise ApiError(400, "bad_request", 'send {"urls": ["https://…", …]}: a JSON list of URLs')
-    urls = list(dict.fromkeys(url.strip() for url in urls if url.strip()))
-    if not urls:
-        raise ApiError(400, "no_urls", "the list holds no URL")
-    if len(urls) > MAX_URLS:
-        raise ApiError(400, "too_many_urls", f"at most {MAX_URLS:,} URLs per request, got {len(urls):,}; "
-                                             "import longer lists with `mosaic import urls FILE`")
-    if any(len(url) > MAX_URL_LENGTH for url in urls):
-        raise ApiError(400, "bad_url", f"a URL is longer than {MAX_URL_LENGTH} characters")
+@endpoint("Download a list of photo URLs in the import worker.", body=UrlImport, body_required=True, mutates=True,
+          answers={202: Reply(Import, "queued")})
+def queue_url_import(body: UrlImport):
+    urls = body.urls
     shown = urls[0] + (f" and {len(urls) - 1} more" if len(urls) > 1 else "")
     import_id = start_import(backends(), "urls", shown, total=len(urls), state="queued")
-    backends().queue.publish("imports", {"import_id": import_id, "kind": "urls", "urls": urls})
+    backends().queue.publish(IMPORTS, {"import_id": import_id, "kind": "urls", "urls": urls})
     return jsonify(get_import(backends(), import_id)), 202
 
 
 @blueprint.get("/imports")
-def list_imports():
-    """The newest import runs first (?limit=, at most MAX_LISTED)."""
-    raw = request.args.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LISTED:
-        raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {MAX_LISTED}, got {raw!r}")
-    return jsonify(imports=recent_imports(backends(), int(raw)))
+@endpoint("Import runs, newest first.", query=ImportsQuery, answers={200: Imports})
+def list_imports(query: ImportsQuery):
+    return jsonify(imports=recent_imports(backends(), query.limit))
 
 
 @blueprint.get("/imports/<import_id>")
+@endpoint("One import run and its counts.", answers={200: Import})
 def show_import(import_id: str):
-    found = get_import(backends(), import_id)
-    if found is None:
-        raise ApiError(404, "not_found", f"no import {import_id}")
-    return jsonify(found)
+    return jsonify(found(get_import(backends(), import_id), "import", import_id))
 
 
 @blueprint.get("/download")
+@endpoint("The original platform's route: start importing the configured dataset folder.", mutates=True,
+          answers={200: LegacyStatus, 404: Reply(LegacyStatus, "no dataset folder: not started")})
 def download():
-    """The original platform's route: start importing the configured dataset folder."""
     try:
         started = _queue_unsplash(None, None)
     except ApiError as exc:
@@ -127,8 +111,8 @@ def download():
 
 
 @blueprint.get("/status")
+@endpoint("The original platform's route: how the latest dataset import is going.", answers={200: LegacyStatus})
 def status():
-    """The original platform's route: how the latest dataset import is going."""
     found = latest_import(backends(), "unsplash")
     if found is None:
         return jsonify(status="completed", message="0 of 0 images downloaded", import_id=None)
@@ -150,6 +134,6 @@ def _queue_unsplash(limit: int | None, sample: float | None) -> dict:
     if not folder.is_dir():
         raise ApiError(404, "no_dataset", f"the dataset folder {folder} does not exist (setting MOSAIC_DATASET_DIR)")
     import_id = start_import(backends(), "unsplash", str(folder), state="queued")
-    backends().queue.publish("imports", {"import_id": import_id, "folder": str(folder), "limit": limit,
+    backends().queue.publish(IMPORTS, {"import_id": import_id, "folder": str(folder), "limit": limit,
                                          "sample": sample})
     return get_import(backends(), import_id)

@@ -8,8 +8,6 @@ import click
 
 from harvest.dispatch import dispatch, reprocess, retry_failed, run_dispatcher
 
-commands = []
-
 
 @click.command("reprocess")
 @click.argument("image_ids", nargs=-1)
@@ -41,4 +39,5 @@ def dispatcher_command(backends):
         stop.set()
 
 
-commands.extend([reprocess_command, retry_command, dispatcher_command])
+# What `mosaic` adds from this service (gateway/cli.py gathers every service's `commands`).
+commands = [reprocess_command, retry_command, dispatcher_command]

@@ -16,15 +16,16 @@ from datetime import timedelta
 from sqlalchemy import func, select, true, update
 
 from mosaic.backends import Backends, unavailable
+from mosaic.backends.queue import HARVEST, IMPORTS, PROCESS
 from mosaic.catalog.features import DONE_STATES, forget_features, images_with_failed_steps, stale_image_ids
 from mosaic.catalog.images import now
-from mosaic.catalog.schema import images
+from mosaic.catalog.schema import images, imports
 from mosaic.consumer import Backoff
 
 log = logging.getLogger(__name__)
 
 # The state a photo waits in for each queue's worker.
-WAITING_ON = {"queued": "harvest", "harvested": "process"}
+WAITING_ON = {"queued": HARVEST, "harvested": PROCESS}
 RECONCILE_EVERY_CAP = 30.0
 
 
@@ -38,7 +39,7 @@ def dispatch(backends: Backends, limit: int = 500) -> int:
     """Publish first, then mark queued: a crash in between sends an image twice, never zero times."""
     ids = pending(backends, limit)
     for image_id in ids:
-        backends.queue.publish("harvest", {"image_id": image_id})
+        backends.queue.publish(HARVEST, {"image_id": image_id})
         with backends.catalog.begin() as connection:
             connection.execute(
                 update(images)
@@ -75,13 +76,14 @@ def reprocess(backends: Backends, image_ids: list[str] | None = None, stale: boo
 
 
 def retry_failed(backends: Backends) -> int:
-    """Send failed work through the pipeline again; returns how many images go back.
+    """Send failed work through the pipeline again; returns how many images and imports go back.
 
     Failed images go back to `stored`, and so do images with a failed step (only that step runs
     again) and the images of dead letters (their worker kept dying, or a give-up could not be
-    recorded). Dead letters are not put back on their queue: the dispatcher sends each image once.
-    They are taken before the catalog is written: should that fail, a failed photo stays failed (shown,
-    and retried next time) and a waiting one is the reconciler's; none is lost from sight."""
+    recorded). Dead letters of the photo queues are not put back on their queue: the dispatcher sends
+    each image once. They are taken before the catalog is written: should that fail, a failed photo stays
+    failed (shown, and retried next time) and a waiting one is the reconciler's; none is lost from sight.
+    Dead-lettered imports are queued again as they were (a run skips what an earlier run stored)."""
     letters = [letter for queue in WAITING_ON.values() for letter in backends.queue.take_dead(queue)]
     lettered = sorted({letter.body["image_id"] for letter in letters
                        if isinstance(letter.body.get("image_id"), str)})
@@ -90,18 +92,28 @@ def retry_failed(backends: Backends) -> int:
         if lettered:
             # A done image's dead letter is an old one: it has been through the pipeline since.
             again = again | (images.c.id.in_(lettered) & images.c.state.in_(tuple(WAITING_ON)))
+        partial = images_with_failed_steps(connection)
+        if partial:
+            again = again | (images.c.id.in_(partial) & images.c.state.in_(DONE_STATES))
         count = connection.execute(
             update(images).where(again).values(state="stored", error=None, updated_at=now())
         ).rowcount
-        partial = images_with_failed_steps(connection)
-        if partial:
-            count += connection.execute(
-                update(images).where(images.c.id.in_(partial), images.c.state.in_(DONE_STATES))
-                .values(state="stored", updated_at=now())
-            ).rowcount
     if letters:
         log.info("retry: %d dead letter(s) taken back; %d image(s) back to stored", len(letters), count)
-    return count
+    return count + _retry_imports(backends)
+
+
+def _retry_imports(backends: Backends) -> int:
+    letters = backends.queue.take_dead(IMPORTS)
+    for letter in letters:
+        backends.queue.publish(IMPORTS, letter.body)
+    ids = [letter.body["import_id"] for letter in letters if isinstance(letter.body.get("import_id"), str)]
+    if ids:
+        with backends.catalog.begin() as connection:
+            connection.execute(update(imports).where(imports.c.id.in_(ids))
+                               .values(state="queued", message=None, updated_at=now()))
+        log.info("retry: %d dead-lettered import(s) queued again", len(ids))
+    return len(letters)
 
 
 def reconcile(backends: Backends, limit: int = 500) -> int:

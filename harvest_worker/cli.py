@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from harvest_worker.pipeline import Pipeline, give_up
+from mosaic.backends.queue import HARVEST
 from mosaic.consumer import consume_until_interrupted
 
 
@@ -13,5 +14,9 @@ from mosaic.consumer import consume_until_interrupted
 def harvest_worker_command(backends):
     """Consume the harvest queue: enrich each image and hand it to the processor."""
     pipeline = Pipeline(backends.settings)
-    consume_until_interrupted(backends, "harvest", pipeline.harvest, give_up,
+    consume_until_interrupted(backends, HARVEST, pipeline.harvest, give_up,
                               prepare=lambda: pipeline.register(backends))
+
+
+# What `mosaic` adds from this service (gateway/cli.py gathers every service's `commands`).
+commands = [harvest_worker_command]

@@ -19,7 +19,9 @@ from functools import cached_property
 
 from sqlalchemy import delete, insert
 
+from mosaic import versions as current
 from mosaic.backends import Backends, unavailable
+from mosaic.backends.queue import PROCESS
 from mosaic.catalog.features import (
     Made,
     check_models,
@@ -40,14 +42,11 @@ from mosaic.imaging.decode import ImageRejected, decode
 from mosaic.imaging.exif import read_exif
 from mosaic.metrics import PHOTOS_DONE, STEP_FAILURES, STEP_SECONDS
 from mosaic.settings import Settings
-from mosaic.versions import PIPELINE_VERSION
 
 log = logging.getLogger(__name__)
 
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
 # 2: a JPEG cut short (libjpeg calls it a warning) is refused, so reprocess --stale re-checks what 1 accepted.
-DECODE_VERSION = "2"
-EXIF_VERSION = "1"
 # The steps that work on pixels; exif and place read only the file's bytes, so they never need a decode.
 PIXEL_STEPS = ("colours", "fingerprints", "scenes", "objects", "renditions")
 # The steps whose results are tags, and the `source` their tags carry.
@@ -106,7 +105,7 @@ class Pipeline:
 
     @cached_property
     def detector(self):
-        from harvest_worker.objects import open_detector
+        from harvest_worker.detection import open_detector
 
         return open_detector(self.settings)
 
@@ -118,17 +117,16 @@ class Pipeline:
 
     @cached_property
     def versions(self) -> dict[str, str]:
-        from harvest_worker import place
-        from harvest_worker.objects import detector_version
+        from harvest_worker.detection import detector_version
         from harvest_worker.scenes import SceneClassifier
 
         versions = {
-            "decode": DECODE_VERSION,
-            "exif": EXIF_VERSION,
-            "colours": colour_step.VERSION,
-            "fingerprints": fingerprint_step.VERSION,
-            "place": place.VERSION,
-            "renditions": f"{rendition_step.VERSION}:" + ",".join(
+            "decode": current.DECODE,
+            "exif": current.EXIF,
+            "colours": current.COLOURS,
+            "fingerprints": current.FINGERPRINTS,
+            "place": current.PLACE,
+            "renditions": f"{current.RENDITIONS}:" + ",".join(
                 f"{name}={side}" for name, side in sorted(self.settings.rendition_sizes.items())),
             "scenes": SceneClassifier.version,
         }
@@ -173,7 +171,7 @@ class Pipeline:
             # Only vectors were missing or failed (reprocess --stale): straight on to the processor.
             with backends.catalog.begin() as connection:
                 set_state(connection, image_id, "harvested")
-        backends.queue.publish("process", {"image_id": image_id})  # also finishes the hand-off of a redelivery
+        backends.queue.publish(PROCESS, {"image_id": image_id})  # also finishes the hand-off of a redelivery
 
     def enrich(self, backends: Backends, image: dict, steps: list[str] | None = None) -> Enrichment:
         """Run `steps` (default: all) on one image. Raises Permanent only when the image cannot be decoded."""
@@ -295,7 +293,7 @@ class Pipeline:
             record_features(connection, image_id, {
                 name: Made(self.versions[name], found.errors.get(name)) for name in found.ran})
             sizes = {} if found.width is None else {"width": found.width, "height": found.height}
-            set_state(connection, image_id, "harvested", pipeline_version=PIPELINE_VERSION, **sizes)
+            set_state(connection, image_id, "harvested", pipeline_version=current.PIPELINE_VERSION, **sizes)
         PHOTOS_DONE.labels("harvested").inc()
 
 

@@ -16,7 +16,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-VERSION = "1"
 EARTH_RADIUS_KM = 6371.0088
 
 _lock = threading.Lock()

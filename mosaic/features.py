@@ -21,7 +21,6 @@ FINGERPRINT = Collection("fingerprint_v1", dim=128, metric="HAMMING", binary=Tru
 # 1280-d vectors took 70-150 ms a query on 2 cores, the index ~6 ms, with the same top hits on clustered vectors
 # (tests/bench/test_discovery_bench.py measures both).
 VISUAL = Collection("visual_v1", dim=1280, metric="COSINE", clusters=1024, probes=32)
-STYLE_VERSION = "2"
 
 
 def style_vector(colours_lab: list[tuple[float, float, float]], shares: list[float], width: int, height: int):

@@ -2,12 +2,12 @@
 
 The rule, in one place so no view can forget it:
 
-- With `MOSAIC_API_TOKEN` set, every POST/PUT/PATCH/DELETE and the few GET routes that change
-  state (`MUTATING_ROUTES`) need `Authorization: Bearer <token>`; otherwise 401 JSON with a
-  `WWW-Authenticate` header. Read endpoints stay open unless `MOSAIC_PROTECT_READS` is true.
-  `READ_POSTS` are POSTs that only read (a recommendation query), open like any read.
-  The health and readiness routes are always open (container healthchecks and probes), and so is
-  OPTIONS (CORS preflight).
+- With `MOSAIC_API_TOKEN` set, every view whose contract says `mutates=True` (`mosaic.contract.endpoint`)
+  needs `Authorization: Bearer <token>`; otherwise 401 JSON with a `WWW-Authenticate` header. A request
+  routed to no contract (an unknown path) counts as mutating when its method is POST/PUT/PATCH/DELETE.
+  Read endpoints stay open unless `MOSAIC_PROTECT_READS` is true; `always_open` views (liveness and
+  readiness, for container healthchecks and probes) never need the token, and neither does OPTIONS
+  (CORS preflight).
 - With the token unset or empty, nothing needs a token (tests and trusted networks only), but a
   mutating request a browser sends from a foreign page (an `Origin` that is neither this host nor
   in `MOSAIC_CORS_ORIGINS`) is refused with 403, so a web page cannot drive a local Mosaic.
@@ -22,15 +22,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
 
+from mosaic.contract import Contract, current_contract
 from mosaic.settings import Settings
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# (service, route rule): GETs of the original platform that start work or wipe data.
-MUTATING_ROUTES = frozenset({("gather", "/download"), ("visualize", "/api/v1/reset")})
-# (service, route rule): POSTs that answer a query. Storing the asked-for profile is a side effect the
-# caller requested; it creates a row under a fresh unguessable id and changes nothing else.
-READ_POSTS = frozenset({("recommend", "/recommend")})
-ALWAYS_OPEN = frozenset({"/api/v1/health", "/api/v1/ready"})
 
 CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
@@ -38,7 +33,7 @@ CORS_MAX_AGE = "600"
 REALM = 'Bearer realm="mosaic"'
 
 
-def install(app: Flask, service: str, settings: Settings) -> None:
+def install(app: Flask, settings: Settings) -> None:
     """Register the auth and CORS hooks on one service's app."""
     token = settings.api_token.get_secret_value().encode() if settings.api_token else b""
     allowed = frozenset(_origin(origin) for origin in settings.cors_origins)
@@ -48,10 +43,10 @@ def install(app: Flask, service: str, settings: Settings) -> None:
     def _guard():
         if request.method == "OPTIONS":
             return _preflight(allowed)
-        rule = request.url_rule.rule if request.url_rule is not None else request.path
-        if rule in ALWAYS_OPEN:
+        contract = current_contract()
+        if contract is not None and contract.always_open:
             return None
-        mutating = is_mutating(service, rule, request.method)
+        mutating = is_mutating(contract, request.method)
         if not token:
             if mutating and _foreign_origin(allowed):
                 return _error(403, "cross_origin", "this request came from a page of another site; "
@@ -71,11 +66,11 @@ def install(app: Flask, service: str, settings: Settings) -> None:
         return response
 
 
-def is_mutating(service: str, rule: str, method: str) -> bool:
-    """True when this route (a Flask rule of the service's own app) and method change state."""
-    if (service, rule) in MUTATING_ROUTES:
-        return True  # whatever the method: HEAD runs a GET view too
-    return method in MUTATING_METHODS and (service, rule) not in READ_POSTS
+def is_mutating(contract: Contract | None, method: str) -> bool:
+    """True when a request to a view with this contract (None: no route, no contract) changes state."""
+    if contract is None:
+        return method in MUTATING_METHODS
+    return contract.mutates
 
 
 def _check_token(token: bytes):

@@ -14,20 +14,23 @@ auth and CORS, the backends handle.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Literal
 
 from flask import Blueprint, Flask, Request, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
+from pydantic import Field
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mosaic import security
 from mosaic.backends import Backends, unavailable
+from mosaic.contract import CPU_BOUND_SLOTS, Answer, Reply, endpoint
+from mosaic.errors import ApiError, Refused
 from mosaic.logs import log_context
 from mosaic.metrics import REQUEST_SECONDS
 from mosaic.settings import Settings
@@ -37,24 +40,11 @@ log = logging.getLogger(__name__)
 MAX_JSON_BYTES = 1024 * 1024  # a JSON body of this API is a few kB; the upload limit is for multipart files
 MAX_JSON_DEPTH = 64
 RETRY_AFTER_SECONDS = 5
-# CPU-bound views (searches, rankings) running at once per process. Web workers have many threads so that
-# cheap requests (CDN bytes, cached charts) always find one; were every thread free to search, those
-# requests would queue for the GIL behind a pile of searches (CDN p95 258 ms under the load bench; 60 ms
-# with one search at a time, while the searches' throughput stays the same: each process has one GIL).
-CPU_BOUND_SLOTS = 1
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # What is not a bracket, and JSON strings (whose brackets do not nest), for the depth check.
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-
-
-class ApiError(Exception):
-    """An error a client can act on: answered as {"error": code, "message": reason}."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
@@ -130,7 +120,7 @@ def create_service_app(name: str, settings: Settings, backend_names, backends: B
     app.extensions["mosaic.settings"] = settings
     install_common(app)
     app.register_blueprint(_health_blueprint(tuple(backend_names), extra_health), url_prefix="/api/v1")
-    security.install(app, name, settings)
+    security.install(app, settings)
     return app
 
 
@@ -144,19 +134,9 @@ def install_common(app: Flask) -> None:
     app.after_request(_common_headers)
     app.teardown_request(_end_request)
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(Refused, _refused)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-
-
-def cpu_bound(view: Callable) -> Callable:
-    """Run this view while holding one of the process's CPU_BOUND_SLOTS (see there why)."""
-
-    @functools.wraps(view)
-    def limited(*args, **kwargs):
-        with current_app.extensions["mosaic.cpu_slots"]:
-            return view(*args, **kwargs)
-
-    return limited
 
 
 def backends() -> Backends:
@@ -208,12 +188,27 @@ def _common_headers(response):
     return response
 
 
+class BackendHealth(Answer):
+    model_config = {"extra": "allow"}
+    status: Literal["ok", "down"]
+    error: str | None = None
+
+
+class Health(Answer):
+    status: Literal["ok", "degraded", "down"]
+    backends: dict[str, BackendHealth] = {}
+    degraded: dict[str, str] | None = Field(None, description="harvest: features its workers cannot make, and why")
+    ready: bool | None = Field(None, description="readiness only: whether every backend the service needs answers")
+    down: list[str] | None = Field(None, description="readiness only: the backends that do not answer")
+
+
 def _health_blueprint(names: tuple[str, ...], extra: Callable[[Backends], dict] | None) -> Blueprint:
     blueprint = Blueprint("health", __name__)
 
     @blueprint.get("/health")
+    @endpoint("Liveness: 200 while this process answers, with the state of its backends and features.",
+              answers={200: Health}, always_open=True)
     def health():
-        """Liveness: 200 while this process answers, with the state of its backends and features."""
         report = backends().health(names)
         if extra is not None and report["status"] == "ok":
             try:
@@ -225,8 +220,11 @@ def _health_blueprint(names: tuple[str, ...], extra: Callable[[Backends], dict] 
         return jsonify(report), 200
 
     @blueprint.get("/ready")
+    @endpoint("Readiness: 200 when every backend this service needs answers, else 503 naming them.",
+              answers={200: Health, 503: Reply(Health, "not ready: `down` lists the backends that do not answer",
+                                               retry_after=True)},
+              always_open=True)
     def ready():
-        """Readiness: 503 while a backend this service needs is down."""
         report = backends().health(names)
         down = sorted(name for name, state in report["backends"].items() if state["status"] != "ok")
         report.update(ready=not down, down=down)
@@ -238,8 +236,12 @@ def _health_blueprint(names: tuple[str, ...], extra: Callable[[Backends], dict] 
 
 
 def _api_error(error: ApiError):
-    body, status = error_response(error.status, error.code, error.message)
+    body, status = error_response(error.status, error.code, error.message, **error.fields)
     return body, status, error.headers
+
+
+def _refused(error: Refused):
+    return error_response(error.status, error.code, str(error))
 
 
 def _http_error(error: HTTPException):

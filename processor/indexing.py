@@ -9,6 +9,7 @@ from functools import cached_property
 from PIL import Image
 from sqlalchemy import select
 
+from mosaic import versions as current
 from mosaic.backends import Backends
 from mosaic.catalog.features import (
     Made,
@@ -21,7 +22,7 @@ from mosaic.catalog.features import (
 )
 from mosaic.catalog.images import get_image, set_state
 from mosaic.catalog.schema import colours, exif, hashes, renditions
-from mosaic.features import FINGERPRINT, STYLE, STYLE_VERSION, VISUAL, style_attributes, style_vector
+from mosaic.features import FINGERPRINT, STYLE, VISUAL, style_attributes, style_vector
 from mosaic.imaging.fingerprints import fingerprint_bytes
 from mosaic.metrics import PHOTOS_DONE, STEP_FAILURES, STEP_SECONDS
 from mosaic.settings import Settings
@@ -49,7 +50,8 @@ class Indexer:
     def versions(self) -> dict[str, str]:
         from processor.embedding import ImageEmbedder
 
-        return {"vectors.style": STYLE_VERSION, "vectors.fingerprint": "1", "vectors.visual": ImageEmbedder.version}
+        return {"vectors.style": current.STYLE_VECTOR, "vectors.fingerprint": current.FINGERPRINT_VECTOR,
+                "vectors.visual": ImageEmbedder.version}
 
     def load_models(self) -> dict[str, str | None]:
         """{feature: None if its model works, else why not}; a failed model fails its step on each photo."""

@@ -11,8 +11,9 @@ First pass, in the catalog, per requested colour, read from a covering index alo
 cells that may hold a colour within max_delta_e (mosaic/imaging/colour_cells.py; the nearer half first, see
 `_pool`), or in the name's bucket, with share >= min_share, ordered by an approximate score (Lab distance with
 ΔE00's chroma scaling) and cut to POOL_PER_RESULT × limit rows per colour. Second pass, in numpy on the pooled
-images' palettes only: exact ΔE00, every requested colour must match; near-duplicates are collapsed to their
-best member. Measured at 100k generated images on SQLite: a Lab-box query grouped per image took 0.5-3 s; this, ~20 ms.
+images' palettes only: exact ΔE00, every requested colour must match; near-duplicates are folded into one entry
+(results.fold_duplicates). Measured at 100k generated images on SQLite: a Lab-box query grouped per image took
+0.5-3 s; this, ~20 ms.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from sqlalchemy import and_, case, literal, select
 
 from mosaic.backends import Backends
 from mosaic.catalog.schema import colour_cell, colours, images
+from mosaic.errors import Refused
 from mosaic.imaging.colour_cells import cells_within
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import NAMED_COLOURS, name_lab
-from recommend.duplicates import collapse, result_item
+from recommend.results import Scored, fold_duplicates, search_items
 
 MAX_COLOURS = 5
 NAME_SCALE = 30.0
@@ -49,10 +51,9 @@ class Wanted:
         return f"{self.name} ({self.hex})" if self.name else self.hex
 
 
-class BadColour(ValueError):
+class BadColour(Refused):
     def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)
 
 
 def parse_wanted(hexes: list[str], names: list[str]) -> list[Wanted]:
@@ -161,12 +162,11 @@ def search_colours(backends: Backends, wanted: list[Wanted], min_share: float = 
                           "delta_e": round(delta, 1), "score": round(score, 4),
                           "text": f"{row.hex} covers {row.share:.0%}, ΔE {delta:.1f} from {want.shown}"})
         total = sum(part["score"] for part in parts) / len(parts)
-        ranked.append((str(image_id), total, {
+        ranked.append(Scored(str(image_id), total, {
             "colours": parts,
             "note": (f"score = mean over the requested colours of {CLOSENESS_WEIGHT} × closeness (1 - ΔE00 / "
                      f"{max_delta_e:g} for a hex, / {NAME_SCALE:g} for a name) + {SHARE_WEIGHT} × share "
                      f"(full at {FULL_SHARE:.0%})"),
         }))
-    ranked.sort(key=lambda item: (-item[1], item[0]))
-    ranked = collapse(backends, ranked[:limit * 2])
-    return [result_item(image_id, score, explanation) for image_id, score, explanation in ranked[:limit]]
+    ranked.sort(key=Scored.order)
+    return search_items(fold_duplicates(backends, ranked[:limit * 2])[:limit])

@@ -1,12 +1,14 @@
-"""Near-duplicate groups from the perceptual fingerprints, and what similar/colour search share with them.
+"""Near-duplicate groups from the perceptual fingerprints: one image's group, every group, resolving one, and the
+groups among a list of results (results.fold_duplicates folds them).
 
-A pair is a near-duplicate when `is_near_duplicate` holds on phash + dhash (<= 40 bits of 128: the same photo
-resized, recompressed, cropped <= 10 % or brightened stays <= 38; different photos measured >= 43) and, when both
-have a visual embedding, their cosine is >= VISUAL_MIN_COSINE (another shot of the same scene looks alike but fails
-the fingerprints; unrelated photos that happen to fall within 40 bits fail the embedding). Candidates come from a
-Hamming range search of radius NEAR_DUPLICATE_BITS on the 128-bit phash‖dhash vectors in Milvus (FINGERPRINT):
-the search applies the rule itself; the catalog's hashes re-check it (a vector may lag a re-harvest). Groups are
-the connected components (union-find) of confirmed pairs, so a chain of copies is one group.
+A pair is a near-duplicate when `is_near_duplicate` (mosaic/imaging/fingerprints.py) holds on phash + dhash (<= 40
+bits of 128: the same photo resized, recompressed, cropped <= 10 % or brightened stays <= 38; different photos
+measured >= 43) and, when both have a visual embedding, their cosine is >= VISUAL_MIN_COSINE (another shot of the
+same scene looks alike but fails the fingerprints; unrelated photos that happen to fall within 40 bits fail the
+embedding). Candidates come from a Hamming range search of radius NEAR_DUPLICATE_BITS on the 128-bit phash‖dhash
+vectors in Milvus (FINGERPRINT): the search applies the rule itself; the catalog's hashes re-check it (a vector may
+lag a re-harvest). Groups are the connected components (union-find) of confirmed pairs, so a chain of copies is one
+group.
 
 Complexity:
   one image's group (`group_of`): one batched range search per breadth-first level (usually one or two), each a
@@ -14,9 +16,10 @@ Complexity:
     operations in Milvus' C++ and O(candidates) Python.
   every group (`all_groups`): one range search per indexed image, LIST_BATCH query vectors per Milvus call, the
     nearest LIST_CANDIDATES inside the radius each; confirmation is O(n * LIST_CANDIDATES) Python, grouping
-    O(pairs). The Milvus side is O(n^2 / 32) word operations (BIN_FLAT is exhaustive). The result is kept per
-    process: a later call searches only images indexed since, and recomputes everything only when an image
-    left the catalog or changed fingerprints. Each call still reads every fingerprint row once (O(n) SQL).
+    O(pairs). The Milvus side is O(n^2 / 32) word operations (BIN_FLAT is exhaustive). The result is kept in a
+    `Listing` (the app keeps one, see caches.py): a later call searches only images indexed since, and recomputes
+    everything only when an image left the catalog or changed fingerprints. Each call still reads every
+    fingerprint row once (O(n) SQL).
 
 Best member of a group: the largest pixel count, then the most EXIF fields, then the larger file (less
 compressed), then the earliest stored. Sharpness is not used: nothing stored measures it, and measuring it would
@@ -37,29 +40,22 @@ import numpy as np
 from sqlalchemy import select
 
 from mosaic.backends import Backends
-from mosaic.catalog.images import now
+from mosaic.catalog.images import chunks, now
 from mosaic.catalog.schema import duplicate_resolutions, exif, hashes, images
+from mosaic.errors import NotFound, Refused
 from mosaic.features import FINGERPRINT, VISUAL
-from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprint_vector
+from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprint_vector, is_near_duplicate, near_duplicate_pairs
+from recommend.errors import NotReady, UnknownImage
 
 LOOKUP_CANDIDATES = 128  # nearest fingerprints inside the radius looked at per image for one image's group
 LIST_CANDIDATES = 64  # ... per image when listing every group
 LIST_BATCH = 256  # query vectors per Milvus call
 MAX_GROUP = 1000  # breadth-first search stops growing a group here (a pathological chain)
-IN_CHUNK = 500  # ids per SQL IN (...) list
 # A pair that passes the fingerprint rule must also look alike to the embedding, when both have one: on random
 # 128-bit codes 1.3e-5 of all pairs fall within 40 bits, so at 100k images the rule alone would pair up tens of
 # thousands of unrelated ones. Copies measured >= 0.94 (8 % crop) .. 0.99; other photos <= 0.64.
 VISUAL_MIN_COSINE = 0.85
 EXIF_FIELDS = [column.name for column in exif.columns if column.name != "image_id"]
-
-
-class UnknownImage(LookupError):
-    pass
-
-
-class NotReady(Exception):
-    """The image exists but lacks what the request needs yet (fingerprints, embedding)."""
 
 
 @dataclass
@@ -78,18 +74,7 @@ class Group:
                 "resolved_at": self.resolved_at, "kept": self.kept, "reason": self.reason, "details": self.details}
 
 
-# -- shared helpers ------------------------------------------------------------------------------------------------
-
-
-def result_item(image_id: str, score: float, explanation: dict) -> dict:
-    """A result as recommend returns them (ARCHITECTURE.md, "API shapes")."""
-    return {"id": image_id, "score": round(float(score), 4), "explanation": explanation,
-            "thumbnail_url": f"/cdn/show/{image_id}?size=thumb", "url": f"/cdn/show/{image_id}"}
-
-
-def chunks(values: list, size: int = IN_CHUNK):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+# -- helpers -------------------------------------------------------------------------------------------------------
 
 
 def group_id(members) -> str:
@@ -98,10 +83,6 @@ def group_id(members) -> str:
 
 def _bits(hex_value: str) -> int:
     return int(hex_value, 16)
-
-
-def _near(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return (a[0] ^ b[0]).bit_count() + (a[1] ^ b[1]).bit_count() <= NEAR_DUPLICATE_BITS
 
 
 def fingerprints_of(connection, ids, indexed_only: bool = True) -> dict[str, tuple[int, int]]:
@@ -216,6 +197,13 @@ def order_members(members: list[str], info: dict[str, dict]) -> tuple[list[str],
     return ordered, reason
 
 
+def best_first(backends: Backends, groups: list[list[str]]) -> list[list[str]]:
+    """Each group's members, best first (the best-member rule above)."""
+    with backends.catalog.connect() as connection:
+        info = _member_info(connection, [image_id for members in groups for image_id in members])
+    return [order_members(members, info)[0] for members in groups]
+
+
 def _resolutions(connection, ids: list[str]) -> dict[str, tuple[str | None, str]]:
     """{group id: (resolved at, kept member)}"""
     found = {}
@@ -257,10 +245,11 @@ def group_members(backends: Backends, image_id: str) -> list[str]:
     with backends.catalog.connect() as connection:
         state = connection.execute(select(images.c.state).where(images.c.id == image_id)).scalar()
         if state is None:
-            raise UnknownImage(image_id)
+            raise UnknownImage(f"no image {image_id!r}")
         own = fingerprints_of(connection, [image_id], indexed_only=False)
     if image_id not in own:
-        raise NotReady(f"image {image_id} is {state}: it has no perceptual fingerprints yet (made when harvested)")
+        raise NotReady(f"image {image_id} is {state}: it has no perceptual fingerprints yet (made when harvested)",
+                       "not_harvested")
     known = dict(own)
     members = {image_id}
     frontier = [image_id]
@@ -273,8 +262,9 @@ def group_members(backends: Backends, image_id: str) -> list[str]:
         if new_ids:
             with backends.catalog.connect() as connection:
                 known.update(fingerprints_of(connection, new_ids))
-        confirmed = visual_confirm(backends, [(source, candidate) for source, candidate in pairs
-                                              if candidate in known and _near(known[source], known[candidate])])
+        near = [(source, candidate) for source, candidate in pairs
+                if candidate in known and is_near_duplicate(known[source], known[candidate])]
+        confirmed = visual_confirm(backends, near)
         frontier = []
         for source, candidate in pairs:
             if (source, candidate) in confirmed and candidate not in members:
@@ -294,14 +284,32 @@ def group_of(backends: Backends, image_id: str) -> Group | None:
 # -- every group -------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Listing:
-    fingerprints: dict[str, tuple[int, int]] = field(default_factory=dict)
-    pairs: set[tuple[str, str]] = field(default_factory=set)
+class Listing:
+    """The near-duplicate pairs found so far among the indexed images and the fingerprints they were found on: what
+    lets `all_groups` search only the images indexed since its last call. Thread-safe; the app keeps one
+    (caches.py), a listing made per call searches everything."""
 
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._backends: weakref.ref | None = None  # the backends the pairs are of
+        self._fingerprints: dict[str, tuple[int, int]] = {}
+        self._pairs: set[tuple[str, str]] = set()
 
-_LISTINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_LISTING_LOCK = threading.Lock()
+    def pairs(self, backends: Backends, current: dict[str, tuple[int, int]]) -> set[tuple[str, str]]:
+        """Every pair among `current` (the indexed images' fingerprints), searching only the images not seen yet;
+        everything again when another catalog is asked or an image left or changed."""
+        with self._lock:
+            known = self._backends() if self._backends is not None else None
+            if known is not backends or any(current.get(i) != fp for i, fp in self._fingerprints.items()):
+                self._backends, self._fingerprints, self._pairs = weakref.ref(backends), {}, set()
+            new = [i for i in current if i not in self._fingerprints]
+            self._pairs |= _search_pairs(backends, new, current)
+            self._fingerprints = current
+            return set(self._pairs)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._backends, self._fingerprints, self._pairs = None, {}, set()
 
 
 def _search_pairs(backends: Backends, ids: list[str], known: dict[str, tuple[int, int]]) -> set[tuple[str, str]]:
@@ -312,24 +320,17 @@ def _search_pairs(backends: Backends, ids: list[str], known: dict[str, tuple[int
         for source, hits in zip(part, found, strict=True):
             for hit in hits:
                 other = known.get(hit.id)
-                if hit.id != source and other is not None and _near(known[source], other):
+                if hit.id != source and other is not None and is_near_duplicate(known[source], other):
                     pairs.add((min(source, hit.id), max(source, hit.id)))
     return visual_confirm(backends, pairs)
 
 
-def all_groups(backends: Backends) -> list[Group]:
-    """Every near-duplicate group among indexed images, largest first."""
+def all_groups(backends: Backends, listing: Listing | None = None) -> list[Group]:
+    """Every near-duplicate group among indexed images, largest first. `listing`: the pairs found by earlier calls
+    (the app's, see caches.py); without one every image is searched."""
     with backends.catalog.connect() as connection:
         current = _all_fingerprints(connection)
-    with _LISTING_LOCK:
-        listing = _LISTINGS.get(backends)
-        if listing is None or any(current.get(i) != fp for i, fp in listing.fingerprints.items()):
-            listing = _Listing()  # first call, or an image left or changed: start again
-        new = [i for i in current if i not in listing.fingerprints]
-        listing.pairs |= _search_pairs(backends, new, current)
-        listing.fingerprints = current
-        _LISTINGS[backends] = listing
-        pairs = set(listing.pairs)
+    pairs = (listing if listing is not None else Listing()).pairs(backends, current)
     union = _UnionFind()
     for a, b in pairs:
         union.union(a, b)
@@ -338,18 +339,19 @@ def all_groups(backends: Backends) -> list[Group]:
     return groups
 
 
-class NotAMember(ValueError):
-    pass
+class NotAMember(Refused):
+    code = "not_a_member"
 
 
-def resolve(backends: Backends, wanted_id: str, keep: str | None = None) -> Group:
-    """Mark a current group resolved, keeping `keep` (default: the best member). UnknownImage(wanted_id) when no
-    current group has that id; NotAMember when `keep` is not one of its members."""
-    for group in all_groups(backends):
+def resolve(backends: Backends, wanted_id: str, keep: str | None = None, listing: Listing | None = None) -> Group:
+    """Mark a current group resolved, keeping `keep` (default: the best member). NotFound when no current
+    group has that id; NotAMember when `keep` is not one of its members. `listing`: as for `all_groups`."""
+    for group in all_groups(backends, listing):
         if group.id == wanted_id:
             break
     else:
-        raise UnknownImage(wanted_id)
+        raise NotFound(f"no current duplicate group {wanted_id!r}: its members may have changed (a new copy "
+                       "gives a group a new id); list /duplicates again")
     kept = keep or group.best
     if kept not in group.members:
         raise NotAMember(f"{kept!r} is not a member of group {group.id}: keep one of {', '.join(group.members)}")
@@ -362,7 +364,7 @@ def resolve(backends: Backends, wanted_id: str, keep: str | None = None) -> Grou
     return group
 
 
-# -- collapsing result lists ---------------------------------------------------------------------------------------
+# -- groups among a result list ------------------------------------------------------------------------------------
 
 
 def near_components(backends: Backends, ids: list[str]) -> list[list[str]]:
@@ -372,42 +374,8 @@ def near_components(backends: Backends, ids: list[str]) -> list[list[str]]:
     with backends.catalog.connect() as connection:
         known = fingerprints_of(connection, ids, indexed_only=False)
     have = [i for i in ids if i in known]
-    if len(have) < 2:
-        return []
-    codes = np.array([known[i] for i in have], dtype=np.uint64)
-    bits = (np.bitwise_count(codes[:, None, 0] ^ codes[None, :, 0]).astype(np.int16)
-            + np.bitwise_count(codes[:, None, 1] ^ codes[None, :, 1]))
-    near = [(have[a], have[b]) for a, b in zip(*np.nonzero(np.triu(bits <= NEAR_DUPLICATE_BITS, 1)), strict=True)]
+    near = [(have[a], have[b]) for a, b in near_duplicate_pairs([known[i] for i in have])]
     union = _UnionFind()
     for a, b in visual_confirm(backends, near):
         union.union(a, b)
     return union.components()
-
-
-def collapse(backends: Backends, ranked: list[tuple[str, float, dict]],
-             components: list[list[str]] | None = None) -> list[tuple[str, float, dict]]:
-    """Near-duplicates within a ranked result list become one entry: the group's best member (by the rule above)
-    with its own score and explanation, and "duplicates": the other members' ids. `components`: the groups when
-    the caller has found them already (`near_components` over a superset of the list)."""
-    ids = [image_id for image_id, _, _ in ranked]
-    if components is None:
-        components = near_components(backends, ids)
-    listed = set(ids)
-    components = [kept for members in components if len(kept := [i for i in members if i in listed]) > 1]
-    if not components:
-        return ranked
-    with backends.catalog.connect() as connection:
-        info = _member_info(connection, [i for members in components for i in members])
-    keep, dropped = {}, set()
-    for members in components:
-        ordered, _ = order_members(members, info)
-        keep[ordered[0]] = ordered[1:]
-        dropped.update(ordered[1:])
-    out = []
-    for image_id, score, explanation in ranked:
-        if image_id in dropped:
-            continue
-        if image_id in keep:
-            explanation = {**explanation, "duplicates": keep[image_id]}
-        out.append((image_id, score, explanation))
-    return out

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from mosaic.catalog.images import now
 from mosaic.catalog.schema import colours, feedback, images, profiles, tags
+from mosaic.errors import NotFound, Refused
 from mosaic.imaging.lab import ciede2000
 
 VOTES = ("like", "dislike")
@@ -25,12 +26,6 @@ VOTES = ("like", "dislike")
 MAX_REFERENCES = 50
 # Palette closeness: CIEDE2000 of 10 is "related", 20+ is another colour.
 PALETTE_SIGMA = 12.0
-
-
-class FeedbackError(ValueError):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code = status, code
 
 
 @dataclass
@@ -56,23 +51,14 @@ class Feedback:
         return bool(self.liked or self.disliked)
 
 
-def record_vote(connection: Connection, payload: object) -> dict:
-    """Validate and upsert one vote; FeedbackError (400/404) with a readable reason otherwise."""
-    if not isinstance(payload, dict):
-        raise FeedbackError(400, "bad_feedback", "the body must be a JSON object")
-    unknown = set(payload) - {"profile_id", "image_id", "vote"}
-    if unknown:
-        raise FeedbackError(400, "bad_feedback", f"unknown field(s): {', '.join(sorted(unknown))}")
-    profile_id, image_id, vote = payload.get("profile_id"), payload.get("image_id"), payload.get("vote")
-    for name, value in (("profile_id", profile_id), ("image_id", image_id)):
-        if not isinstance(value, str) or not value or len(value) > 32:
-            raise FeedbackError(400, "bad_feedback", f"{name}: a profile or image id (string) is required")
+def record_vote(connection: Connection, profile_id: str, image_id: str, vote: str) -> dict:
+    """Upsert one vote (the latest wins); NotFound for an unknown profile or image."""
     if vote not in VOTES:
-        raise FeedbackError(400, "bad_vote", f"vote: must be 'like' or 'dislike', not {vote!r}")
+        raise Refused(f"vote must be 'like' or 'dislike', not {vote!r}", "bad_vote")
     if connection.execute(select(profiles.c.id).where(profiles.c.id == profile_id)).scalar() is None:
-        raise FeedbackError(404, "unknown_profile", f"no profile {profile_id}")
+        raise NotFound(f"no profile {profile_id!r}", "unknown_profile")
     if connection.execute(select(images.c.id).where(images.c.id == image_id)).scalar() is None:
-        raise FeedbackError(404, "unknown_image", f"no image {image_id}")
+        raise NotFound(f"no image {image_id!r}", "unknown_image")
     key = (feedback.c.profile_id == profile_id) & (feedback.c.image_id == image_id)
     # Select-then-write runs the same on SQLite and PostgreSQL; the transaction makes it one upsert.
     if connection.execute(select(feedback.c.vote).where(key)).first() is None:
@@ -120,15 +106,8 @@ def load_feedback(connection: Connection, profile_id: str | None) -> Feedback:
     return made
 
 
-def palette_similarity(lab_a: np.ndarray, shares_a: np.ndarray, lab_b: np.ndarray, shares_b: np.ndarray) -> float:
-    """0..1: how much of palette A has a close colour in palette B, both ways, weighted by share."""
-    if not len(lab_a) or not len(lab_b):
-        return 0.0
-    closeness = np.exp(-((ciede2000(lab_a[:, None, :], lab_b[None, :, :]) / PALETTE_SIGMA) ** 2))
-    return _mutual(closeness, shares_a, shares_b)
-
-
 def _mutual(closeness: np.ndarray, shares_a: np.ndarray, shares_b: np.ndarray) -> float:
+    """0..1: how much of palette A has a close colour in palette B, both ways, weighted by share."""
     a_in_b = float((shares_a * closeness.max(axis=1)).sum() / max(shares_a.sum(), 1e-9))
     b_in_a = float((shares_b * closeness.max(axis=0)).sum() / max(shares_b.sum(), 1e-9))
     return (a_in_b + b_in_a) / 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mosaic.imaging.exif import normalise_make
 from mosaic.imaging.lab import hex_to_rgb
@@ -49,46 +49,36 @@ class Profile(BaseModel):
         return normalise_make(value) if value else None
 
 
-class RecommendRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    profile: Profile
-    limit: int = Field(20, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
-    profile_id: str | None = Field(None, max_length=32)
+PROFILE_FIELDS = frozenset(Profile.model_fields)
 
 
-class ProfileError(ValueError):
-    """The request's profile is malformed; the message says which field and why."""
+class RecommendRequest(Profile):
+    """The body of POST /recommend/recommend: the native profile's fields, or the original platform's
+    {"preferences": {"dominant_color", "imagewidth", "imageheight", "orientation": 1|0|word, "tags", "make"}};
+    either with "limit", "offset" and "profile_id" (a saved profile, updated with the fields given)."""
+
+    limit: int = Field(20, ge=1, le=MAX_LIMIT, description=f"results per page, at most {MAX_LIMIT}")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"how many to skip, at most {MAX_OFFSET}")
+    profile_id: str | None = Field(None, min_length=1, max_length=32,
+                                   description="a profile saved by an earlier request: its fields fill the gaps")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _original_shape(cls, data):
+        if isinstance(data, dict) and "preferences" in data:
+            rest = {key: value for key, value in data.items() if key != "preferences"}
+            return {**rest, **_from_original_shape(data["preferences"])}
+        return data
+
+    @property
+    def profile(self) -> Profile:
+        """The profile fields the request gave (a saved profile keeps the others)."""
+        return Profile(**self.model_dump(include=PROFILE_FIELDS & self.model_fields_set))
 
 
-def parse_request(payload: object) -> RecommendRequest:
-    if not isinstance(payload, dict):
-        raise ProfileError("the body must be a JSON object")
-    payload = dict(payload)
-    limit = payload.pop("limit", 20)
-    offset = payload.pop("offset", 0)
-    profile_id = payload.pop("profile_id", None)
-    if "preferences" in payload:
-        payload = _from_original_shape(payload.pop("preferences"), payload)
-    try:
-        profile = Profile(**payload)
-    except ValidationError as exc:
-        raise ProfileError("; ".join(_describe(error) for error in exc.errors())) from None
-    except TypeError as exc:
-        raise ProfileError(str(exc)) from None
-    try:
-        return RecommendRequest(profile=profile, limit=limit, offset=offset, profile_id=profile_id)
-    except ValidationError as exc:
-        raise ProfileError("; ".join(_describe(error) for error in exc.errors())) from None
-    except TypeError as exc:
-        raise ProfileError(str(exc)) from None
-
-
-def _from_original_shape(preferences: object, rest: dict) -> dict:
-    """{"preferences": {"dominant_color", "imagewidth", "imageheight", "orientation": 1|0|word, ...}}"""
-    if not isinstance(preferences, dict) or rest:
-        raise ProfileError("`preferences` must be an object and the only other fields limit/offset/profile_id")
+def _from_original_shape(preferences: object) -> dict:
+    if not isinstance(preferences, dict):
+        raise ValueError("`preferences` must be an object")
     orientation = preferences.get("orientation", "any")
     if isinstance(orientation, bool) or orientation in (0, 1, "0", "1"):
         # The original platform sent 1 for landscape and 0 for anything else.
@@ -102,9 +92,3 @@ def _from_original_shape(preferences: object, rest: dict) -> dict:
         "make": preferences.get("make"),
     }
     return {key: value for key, value in mapped.items() if value is not None}
-
-
-def _describe(error: dict) -> str:
-    field = ".".join(str(part) for part in error["loc"] if part != "profile") or "body"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{field}: {message}"

@@ -6,7 +6,8 @@ score = 0.70 × visual (cosine similarity, clipped to 0..1)
       + 0.15 × shared labels (Jaccard of the object and scene labels)
 `blend=False` keeps the visual part alone. The image itself and its near-duplicates among the
 visual neighbours (a resized or recompressed copy is a duplicate, not "similar"; exact copies cannot exist: one
-sha256, one image) are excluded; near-duplicates among the results are collapsed to their best member.
+sha256, one image) are excluded; near-duplicates among the results are folded into one entry
+(results.fold_duplicates).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from mosaic.backends import Backends
 from mosaic.catalog.schema import colours, images, tags
 from mosaic.features import VISUAL
 from mosaic.imaging.lab import ciede2000
-from recommend.duplicates import NotReady, UnknownImage, collapse, near_components, result_item
+from recommend.duplicates import near_components
+from recommend.errors import NotReady, UnknownImage
+from recommend.results import Scored, fold_duplicates, search_items
 
 WEIGHTS = {"visual": 0.70, "palette": 0.15, "labels": 0.15}
 PALETTE_SCALE = 30.0  # ΔE00 at which a colour no longer counts as close
@@ -75,7 +78,7 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
     with backends.catalog.connect() as connection:
         state = connection.execute(select(images.c.state).where(images.c.id == image_id)).scalar()
     if state is None:
-        raise UnknownImage(image_id)
+        raise UnknownImage(f"no image {image_id!r}")
     if state != "indexed":
         raise NotReady(f"image {image_id} is {state}: similar images need its visual embedding, "
                        "made when it is indexed")
@@ -106,8 +109,8 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
             continue
         visual = max(0.0, min(1.0, hit.distance))  # COSINE: Milvus returns the similarity
         if not blend:
-            ranked.append((hit.id, visual, {"visual": {"score": round(visual, 4), "weight": 1.0},
-                                            "note": "visual similarity only (blend=false)"}))
+            ranked.append(Scored(hit.id, visual, {"visual": {"score": round(visual, 4), "weight": 1.0},
+                                                  "note": "visual similarity only (blend=false)"}))
             continue
         palette, matches = closeness[hit.id]
         theirs = labels.get(hit.id, set())
@@ -115,7 +118,7 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
         shared = sorted(own_labels & theirs)
         label_score = len(shared) / len(union) if union else 0.0
         score = WEIGHTS["visual"] * visual + WEIGHTS["palette"] * palette + WEIGHTS["labels"] * label_score
-        ranked.append((hit.id, score, {
+        ranked.append(Scored(hit.id, score, {
             "visual": {"score": round(visual, 4), "weight": WEIGHTS["visual"]},
             "palette": {"score": round(palette, 4), "weight": WEIGHTS["palette"], "matches": matches},
             "labels": {"score": round(label_score, 4), "weight": WEIGHTS["labels"], "shared": shared},
@@ -123,6 +126,5 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
                      f"(share-weighted 1 - ΔE00/{PALETTE_SCALE:g}) + {WEIGHTS['labels']} × shared labels "
                      "(Jaccard); the image's own near-duplicates are excluded"),
         }))
-    ranked.sort(key=lambda item: (-item[1], item[0]))
-    ranked = collapse(backends, ranked[:limit * 2], components)
-    return [result_item(image_id, score, explanation) for image_id, score, explanation in ranked[:limit]]
+    ranked.sort(key=Scored.order)
+    return search_items(fold_duplicates(backends, ranked[:limit * 2], groups=components)[:limit])

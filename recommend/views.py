@@ -2,110 +2,85 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from sqlalchemy import insert, select, update
 
 from mosaic.catalog.images import new_id, now
 from mosaic.catalog.schema import profiles
-from mosaic.web import ApiError, backends, cpu_bound, settings
-from recommend import suggestions
-from recommend.feedback import FeedbackError, counts, load_feedback, record_vote
-from recommend.profile import Profile, ProfileError, parse_request
-from recommend.ranking import Modes, recommend
+from mosaic.contract import endpoint, found
+from mosaic.errors import NotFound
+from mosaic.web import backends, settings
+from recommend import caches, suggestions
+from recommend.feedback import counts, load_feedback, record_vote
+from recommend.models import ColourNames, Labels, Makes, RecommendPage, SavedProfile, SuggestionQuery, Vote, Voted
+from recommend.profile import Profile, RecommendRequest
+from recommend.ranking import recommend
+from recommend.signals import Modes
 
 blueprint = Blueprint("recommend", __name__)
 
 
+# A POST that answers a query: storing the asked-for profile is a side effect the caller requested (a fresh
+# unguessable id; nothing else changes), so it is open like any read.
 @blueprint.post("/recommend")
-@cpu_bound
-def recommend_view():
-    """Body: the native profile ({"colour", "width", "height", "orientation", "tags", "make"}) or the
-    original platform's {"preferences": {...}}, plus optional "limit", "offset", "profile_id"."""
-    wanted = parse_request(_json_body())
-    profile, profile_id = _remember(wanted.profile, wanted.profile_id)
+@endpoint("Photos for a preference profile, each with why it was chosen; the profile is saved under profile_id.",
+          body=RecommendRequest, answers={200: RecommendPage}, cpu_bound=True)
+def recommend_view(body: RecommendRequest):
+    profile, profile_id = _remember(body.profile, body.profile_id)
     with backends().catalog.connect() as connection:
         given = load_feedback(connection, profile_id)
     current = settings()
     modes = Modes(orientation=current.orientation_preference, make=current.make_preference)
-    page = recommend(backends(), profile, wanted.limit, wanted.offset, modes=modes, given=given)
-    body = {"results": page.results, "profile_id": profile_id, "offset": page.offset, "limit": page.limit,
-            "next_offset": page.next_offset}
+    page = recommend(backends(), profile, body.limit, body.offset, modes=modes, given=given,
+                     words=caches.word_vectors(), labels=caches.known_labels())
+    answer = {"results": page.results, "profile_id": profile_id, "offset": page.offset, "limit": page.limit,
+              "next_offset": page.next_offset}
     if page.message:
-        body["message"] = page.message
-    return jsonify(body)
+        answer["message"] = page.message
+    return jsonify(answer)
 
 
 @blueprint.post("/feedback")
-def feedback_view():
-    """{"profile_id", "image_id", "vote": "like|dislike"}: stored (the latest vote wins)."""
-    try:
-        with backends().catalog.begin() as connection:
-            recorded = record_vote(connection, _json_body())
-    except FeedbackError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
-    return jsonify(recorded)
+@endpoint("Like or dislike a photo for a saved profile (the latest vote wins); later pages take it into account.",
+          body=Vote, body_required=True, mutates=True, answers={200: Voted})
+def feedback_view(body: Vote):
+    with backends().catalog.begin() as connection:
+        return jsonify(record_vote(connection, body.profile_id, body.image_id, body.vote))
 
 
 @blueprint.get("/profiles/<profile_id>")
+@endpoint("A saved profile with its feedback counts.", answers={200: SavedProfile})
 def profile_view(profile_id: str):
     with backends().catalog.connect() as connection:
-        row = connection.execute(select(profiles).where(profiles.c.id == profile_id)).mappings().first()
-        if row is None:
-            raise ApiError(404, "unknown_profile", f"no profile {profile_id}")
+        row = found(connection.execute(select(profiles).where(profiles.c.id == profile_id)).mappings().first(),
+                    "profile", profile_id)
         votes = counts(connection, profile_id)
     return jsonify(id=row["id"], preferences=row["preferences"], feedback=votes,
                    created_at=row["created_at"].isoformat(), updated_at=row["updated_at"].isoformat())
 
 
 @blueprint.get("/labels")
-def labels_view():
-    """Known tag labels with how many photos have each, most common first (?prefix=, ?limit=)."""
-    prefix, limit = _suggestion_args()
+@endpoint("Known tag labels with how many photos have each, most common first.", query=SuggestionQuery,
+          answers={200: Labels})
+def labels_view(query: SuggestionQuery):
     with backends().catalog.connect() as connection:
-        return jsonify(labels=suggestions.labels(connection, prefix, limit))
+        return jsonify(labels=suggestions.labels(connection, query.prefix.strip(), query.limit))
 
 
 @blueprint.get("/makes")
-def makes_view():
-    """Camera makes in the catalog with how many photos each, most common first (?prefix=, ?limit=)."""
-    prefix, limit = _suggestion_args()
+@endpoint("Camera makes in the catalog with how many photos each, most common first.", query=SuggestionQuery,
+          answers={200: Makes})
+def makes_view(query: SuggestionQuery):
     with backends().catalog.connect() as connection:
-        return jsonify(makes=suggestions.makes(connection, prefix, limit))
+        return jsonify(makes=suggestions.makes(connection, query.prefix.strip(), query.limit))
 
 
 @blueprint.get("/colour-names")
+@endpoint("The colour names colour search knows, with their colour and how many palettes hold each.",
+          answers={200: ColourNames})
 def colour_names_view():
-    """The colour names colour search knows (?name=), with their colour and how many palettes hold each."""
     with backends().catalog.connect() as connection:
         return jsonify(colours=suggestions.colour_names(connection))
-
-
-@blueprint.errorhandler(ProfileError)
-def _bad_profile(error: ProfileError):
-    return jsonify(error="bad_profile", message=str(error)), 400
-
-
-def _json_body() -> object:
-    payload = request.get_json(silent=True)
-    if payload is None and request.data:
-        raise ApiError(400, "bad_json", "the body is not valid JSON")
-    return payload if payload is not None else {}
-
-
-def _suggestion_args() -> tuple[str, int]:
-    prefix = request.args.get("prefix", "").strip()
-    if len(prefix) > suggestions.MAX_PREFIX:
-        raise ApiError(400, "bad_prefix", f"prefix must be at most {suggestions.MAX_PREFIX} characters")
-    raw = request.args.get("limit", "")
-    if not raw:
-        return prefix, 20
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise ApiError(400, "bad_limit", f"limit must be a whole number, got {raw!r}") from None
-    if not 1 <= limit <= suggestions.MAX_LIMIT:
-        raise ApiError(400, "bad_limit", f"limit must be between 1 and {suggestions.MAX_LIMIT}, got {limit}")
-    return prefix, limit
 
 
 def _remember(profile: Profile, profile_id: str | None) -> tuple[Profile, str]:
@@ -116,7 +91,7 @@ def _remember(profile: Profile, profile_id: str | None) -> tuple[Profile, str]:
         if profile_id:
             saved = connection.execute(select(profiles.c.preferences).where(profiles.c.id == profile_id)).scalar()
             if saved is None:
-                raise ApiError(404, "unknown_profile", f"no profile {profile_id}")
+                raise NotFound(f"no profile {profile_id!r}", "unknown_profile")
         if saved is not None:
             merged = {**saved, **profile.model_dump(exclude_unset=True)}
             profile = Profile(**merged)

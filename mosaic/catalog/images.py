@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from mosaic.catalog.rows import plain
 from mosaic.catalog.schema import colours, exif, features, hashes, images, objects, places, renditions, tags
 
 STATES = ("stored", "queued", "harvested", "indexed", "failed")
+IN_CHUNK = 500  # ids per SQL IN (...) list
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def chunks(values: Iterable, size: int = IN_CHUNK) -> Iterator[list]:
+    """Consecutive lists of at most `size` values (ids for one SQL `IN (...)` each); reads `values` lazily."""
+    values = iter(values)
+    while chunk := list(itertools.islice(values, size)):
+        yield chunk
 
 
 def new_id() -> str:
@@ -50,14 +61,14 @@ def image_details(connection: Connection, image_id: str) -> dict | None:
         query = select(table).where(table.c.image_id == image_id)
         if order is not None:
             query = query.order_by(order)
-        return [_plain(row, drop="image_id") for row in connection.execute(query).mappings()]
+        return [plain(row, drop="image_id") for row in connection.execute(query).mappings()]
 
     exif_rows = rows(exif)
     place_rows = rows(places)
     tag_rows = rows(tags, tags.c.score.desc())
     feature_rows = rows(features, features.c.name)
     return {
-        **_plain(image),
+        **plain(image),
         "exif": exif_rows[0] if exif_rows else None,
         "colours": rows(colours, colours.c.rank),
         "objects": [
@@ -78,12 +89,4 @@ def image_details(connection: Connection, image_id: str) -> dict | None:
         # Steps that raised on this photo: it keeps every other feature; reprocess --stale runs these again.
         "failed_steps": {row["name"]: {"version": row["version"], "error": row["error"], "at": row["updated_at"]}
                          for row in feature_rows if row["error"] is not None},
-    }
-
-
-def _plain(row, drop: str | None = None) -> dict:
-    return {
-        key: (value.isoformat() if isinstance(value, datetime) else value)
-        for key, value in dict(row).items()
-        if key != drop
     }

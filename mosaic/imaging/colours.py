@@ -19,7 +19,6 @@ from mosaic.imaging.named_colours import nearest_name
 WORKING_SIDE = 48
 STARTS = 4
 MAX_ITERATIONS = 10
-VERSION = "2"
 
 
 @dataclass(frozen=True)

@@ -111,10 +111,35 @@ def hamming(a_hex: str, b_hex: str) -> int:
     return (int.from_bytes(to_bytes(a_hex), "big") ^ int.from_bytes(to_bytes(b_hex), "big")).bit_count()
 
 
-def distance(a: dict[str, str], b: dict[str, str]) -> int:
+# A fingerprint as stored ({"phash", "dhash"}: 16-char hex each) or read for comparing ((phash, dhash) as ints).
+Fingerprint = dict[str, str] | tuple[int, int]
+
+
+def _as_ints(fingerprint: Fingerprint) -> tuple[int, int]:
+    if isinstance(fingerprint, dict):
+        return (int.from_bytes(to_bytes(fingerprint["phash"]), "big"),
+                int.from_bytes(to_bytes(fingerprint["dhash"]), "big"))
+    return fingerprint
+
+
+def distance(a: Fingerprint, b: Fingerprint) -> int:
     """Bits differing over both hashes (0..128)."""
-    return hamming(a["phash"], b["phash"]) + hamming(a["dhash"], b["dhash"])
+    (phash_a, dhash_a), (phash_b, dhash_b) = _as_ints(a), _as_ints(b)
+    return (phash_a ^ phash_b).bit_count() + (dhash_a ^ dhash_b).bit_count()
 
 
-def is_near_duplicate(a: dict[str, str], b: dict[str, str], max_bits: int = NEAR_DUPLICATE_BITS) -> bool:
+def is_near_duplicate(a: Fingerprint, b: Fingerprint, max_bits: int = NEAR_DUPLICATE_BITS) -> bool:
+    """The near-duplicate rule on fingerprints: phash + dhash differ in at most `max_bits` bits."""
     return distance(a, b) <= max_bits
+
+
+def near_duplicate_pairs(fingerprints: list[tuple[int, int]],
+                         max_bits: int = NEAR_DUPLICATE_BITS) -> list[tuple[int, int]]:
+    """`is_near_duplicate` over every pair of a list at once (numpy, for hundreds to thousands of images):
+    the index pairs (i < j) it holds for."""
+    if len(fingerprints) < 2:
+        return []
+    codes = np.array(fingerprints, dtype=np.uint64)
+    bits = (np.bitwise_count(codes[:, None, 0] ^ codes[None, :, 0]).astype(np.int16)
+            + np.bitwise_count(codes[:, None, 1] ^ codes[None, :, 1]))
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(bits <= max_bits, 1)), strict=True)]

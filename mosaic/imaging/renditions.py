@@ -9,7 +9,6 @@ from PIL import Image
 
 from mosaic.backends.objects import content_key
 
-VERSION = "1"
 MIME = "image/webp"
 
 

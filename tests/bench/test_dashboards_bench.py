@@ -80,7 +80,7 @@ def generate(engine, count: int = IMAGES, seed: int = 7) -> None:
 
 def time_charts(engine, label: str) -> dict[str, float]:
     cases = [("", Filters()), (" [make=Canon, from=2020-01-01]",
-                               Filters.from_args({"make": "Canon", "from": "2020-01-01"}))]
+                               Filters.model_validate({"make": "Canon", "from": "2020-01-01"}))]
     results = {}
     with engine.connect() as connection:
         for suffix, filters in cases:

@@ -12,8 +12,8 @@ import time
 
 from PIL import Image
 
-from harvest_worker.objects import detr as detr_module
-from harvest_worker.objects import open_detector
+from harvest_worker.detection import detr as detr_module
+from harvest_worker.detection import open_detector
 from mosaic.settings import load_settings
 
 

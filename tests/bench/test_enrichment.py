@@ -324,7 +324,7 @@ def _random_detr_r50():
     from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
     from transformers.utils import logging as transformers_logging
 
-    from harvest_worker.objects import detr as detr_module
+    from harvest_worker.detection import detr as detr_module
 
     transformers_logging.disable_progress_bar()
     torch.manual_seed(0)
@@ -338,7 +338,7 @@ def _detr(picture: Image.Image, folder: Path) -> dict:
     import torch
     from transformers import DetrImageProcessor
 
-    from harvest_worker.objects import detr as detr_module
+    from harvest_worker.detection import detr as detr_module
 
     naive = _random_detr_r50()
     naive.save_pretrained(folder)
@@ -364,7 +364,7 @@ def _detr(picture: Image.Image, folder: Path) -> dict:
 
 
 def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
-    from harvest_worker.objects import open_detector
+    from harvest_worker.detection import open_detector
     from harvest_worker.pipeline import Pipeline
     from harvest_worker.scenes import open_scene_classifier
 

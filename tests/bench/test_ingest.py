@@ -141,7 +141,7 @@ _MEASURE = textwrap.dedent("""
     import sys
     import psutil
     from gather.downloads import download_all
-    from gather.unsplash.reader import Row, read_photos
+    from gather.unsplash.reader import Row, read
     from mosaic.backends import Backends
     from mosaic.settings import load_settings
 
@@ -149,7 +149,7 @@ _MEASURE = textwrap.dedent("""
     backends = Backends(load_settings(data_dir=data_dir, url_allowlist=["127.0.0.1"]))
     backends.catalog.connect().close()
     before = psutil.Process().memory_info().rss // 2**20
-    rows = (row for row in read_photos(folder) if isinstance(row, Row))
+    rows = (row for row in read(folder, "photos") if isinstance(row, Row))
     pairs = ((row["photo_id"], row["photo_image_url"]) for row in rows)
     if mode == "reader":
         count = sum(1 for _ in pairs)
@@ -173,12 +173,12 @@ def _peak_rss(folder: Path, data_dir: Path, mode: str) -> tuple[int, int, int]:
 
 def _record_as_downloaded(backends: Backends, folder: Path) -> None:
     """Mark every photo URL of the dataset as stored, so download_all answers each row `skipped`."""
-    from gather.unsplash.reader import Row, read_photos
+    from gather.unsplash.reader import Row, read
 
     chunk = []
     stamp = now()
     with backends.catalog.begin() as connection:
-        for row in read_photos(folder):
+        for row in read(folder, "photos"):
             if isinstance(row, Row):
                 url = row["photo_image_url"]
                 chunk.append({"url_sha256": url_key(url), "url": url, "state": "stored", "attempts": 1,

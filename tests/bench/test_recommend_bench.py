@@ -26,12 +26,12 @@ from sqlalchemy import insert
 
 import recommend
 from mosaic.catalog.schema import colours, exif, hashes, images, tags
-from mosaic.features import STYLE, style_attributes, style_vector
+from mosaic.features import STYLE, orientation_of, style_attributes, style_vector
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, lab_to_rgb, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import nearest_name
 from recommend.profile import Profile
-from recommend.ranking import Modes, orientation_of
 from recommend.ranking import recommend as rank
+from recommend.signals import Modes
 
 BASE_COLOURS = ["#1f7a80", "#b14343", "#2e5fa8", "#e0c341", "#3f8f3a", "#8a5a2b", "#d9d9d9", "#202020",
                 "#e07b39", "#7d4ca8", "#f2a6b8", "#5d6067"]
@@ -262,7 +262,7 @@ def test_recommend_quality_vs_the_original(bench_backends, photos_dir):
     from gather.storing import store_file
     from harvest_worker.pipeline import Pipeline
     from processor.indexing import Indexer
-    from recommend.words import word_vectors
+    from recommend.words import WordVectors
 
     backends = bench_backends
     # Real photos through the real pipeline; their known attributes are what the pipeline found.
@@ -280,7 +280,7 @@ def test_recommend_quality_vs_the_original(bench_backends, photos_dir):
     matrix = original_matrix(nlp, truth)
     ids = [t["id"] for t in truth]
     rng = np.random.default_rng(3)
-    words = word_vectors()
+    words = WordVectors()
     ours, theirs = [], []
     for _ in range(60):
         profile = random_profile(rng)

@@ -97,14 +97,14 @@ def test_colour_names_count_the_palettes_holding_each_name(client, details):
     assert all(item["hex"].startswith("#") and len(item["hex"]) == 7 for item in colours)
 
 
-@pytest.mark.parametrize("query, code", [
-    ("limit=-1", "bad_limit"), ("limit=0", "bad_limit"), ("limit=101", "bad_limit"), ("limit=ten", "bad_limit"),
-    ("prefix=" + "x" * 65, "bad_prefix"),
+@pytest.mark.parametrize("query, field", [
+    ("limit=-1", "limit"), ("limit=0", "limit"), ("limit=101", "limit"), ("limit=ten", "limit"),
+    ("prefix=" + "x" * 65, "prefix"),
 ])
-def test_bad_parameters_are_400_with_a_reason(client, query, code):
+def test_bad_parameters_are_400_naming_the_field(client, query, field):
     for route in ("/labels", "/makes"):
         answer = client.get(f"{route}?{query}")
         assert answer.status_code == 400, (route, query)
         body = answer.get_json()
-        assert body["error"] == code and body["message"], body
-    assert "between 1 and 100" in client.get("/labels?limit=-1").get_json()["message"]
+        assert body["error"] == "invalid_request" and set(body["fields"]) == {field}, body
+    assert "greater than or equal to 1" in client.get("/labels?limit=-1").get_json()["fields"]["limit"]

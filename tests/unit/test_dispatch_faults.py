@@ -100,6 +100,18 @@ def test_reprocess_and_dispatch_never_queue_an_image_twice(backends, stored):
     assert {_state(backends, i)["state"] for i in stored} == {"queued"}
 
 
+@pytest.mark.parametrize("payload, field", [
+    ({"ids": []}, "ids"),  # was: every image marked
+    ({"stale": "false"}, "stale"),  # was: taken as true
+    ({"ids": "abc"}, "ids"), ({"ids": [1]}, "ids.0"), ({"every": True}, "every"), ([], "body"),
+])
+def test_a_reprocess_request_that_does_not_say_what_it_means_marks_nothing(backends, stored, payload, field):
+    client = harvest.create_app(backends.settings, backends).test_client()
+    answer = client.post("/reprocess", json=payload)
+    assert answer.status_code == 400 and field in answer.get_json()["fields"], answer.get_json()
+    assert {_state(backends, i)["state"] for i in stored} == {"stored"}
+
+
 def test_a_done_image_sent_back_gets_one_message(backends, stored):
     dispatch(backends)
     first = backends.queue.get("harvest", timeout=1)  # its worker finished it
@@ -161,6 +173,23 @@ def test_retry_counts_the_images_of_dead_letters(backends, stored):
     assert dispatch(backends) == 2
     assert _waiting(backends, "harvest") == sorted([failed, stranded])
     assert _state(backends, done)["state"] == "indexed"
+
+
+def test_retry_queues_dead_lettered_imports_again(backends):
+    from gather.imports import finish, get_import, start_import
+
+    import_id = start_import(backends, "urls", "http://a.example/1.jpg", total=1, state="queued")
+    body = {"import_id": import_id, "kind": "urls", "urls": ["http://a.example/1.jpg"]}
+    backends.queue.publish("imports", body)
+    for _ in range(3):  # the import worker failed it every time; its give-up marked the run failed
+        backends.queue.nack(backends.queue.get("imports", timeout=1), "OSError: disk full")
+    finish(backends, import_id, "failed", "OSError: disk full")
+    assert backends.queue.dead_count("imports") == 1
+
+    assert retry_failed(backends) == 1
+    assert backends.queue.dead_count("imports") == 0
+    assert backends.queue.get("imports", timeout=1).body == body
+    assert get_import(backends, import_id)["state"] == "queued"
 
 
 # -- 14: the reconciler ------------------------------------------------------------------------------------------

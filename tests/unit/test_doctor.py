@@ -55,7 +55,7 @@ def test_doctor_passes_on_a_fresh_migrated_data_dir(tmp_path, monkeypatch):
 
 
 def test_an_unloadable_detector_fails_the_doctor_with_its_reason(tmp_path, monkeypatch):
-    from harvest_worker.objects import ssd
+    from harvest_worker.detection import ssd
 
     _data_dir(tmp_path, monkeypatch)
     monkeypatch.setenv("MOSAIC_DETECTOR", "ssd")

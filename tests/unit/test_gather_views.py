@@ -79,13 +79,15 @@ def test_import_runs_are_listed_newest_first(client):
     assert [run["id"] for run in client.get("/imports?limit=1").get_json()["imports"]] == [second["id"]]
     for bad in ("0", "101", "ten", "-1"):
         answer = client.get(f"/imports?limit={bad}")
-        assert answer.status_code == 400 and answer.get_json()["error"] == "bad_limit", bad
+        assert answer.status_code == 400 and "limit" in answer.get_json()["fields"], bad
 
 
-@pytest.mark.parametrize("payload, code", [
-    ({"urls": "http://a.example/1.jpg"}, "bad_request"), ([1, 2], "bad_request"), ({"urls": [" "]}, "no_urls"),
-    ({"urls": ["http://a.example/" + "x" * 2100]}, "bad_url"),
+@pytest.mark.parametrize("payload, field, reason", [
+    ({"urls": "http://a.example/1.jpg"}, "urls", "valid list"), ([1, 2], "body", "valid dictionary"),
+    ({"urls": [" "]}, "urls", "the list holds no URL"), ({}, "urls", "Field required"),
+    ({"urls": ["http://a.example/" + "x" * 2100]}, "urls.0", "at most 2048 characters"),
+    ({"urls": ["http://a.example/1.jpg"], "limit": 3}, "limit", "Extra inputs are not permitted"),
 ])
-def test_a_bad_url_list_is_400_with_a_reason(client, payload, code):
-    answer = client.post("/imports/urls", json=payload)
-    assert answer.status_code == 400 and answer.get_json()["error"] == code, answer.get_json()
+def test_a_bad_url_list_is_400_naming_the_field(client, payload, field, reason):
+    answer = client.post("/imports/urls", json=payload).get_json()
+    assert answer["error"] == "invalid_request" and reason in answer["fields"][field], answer

@@ -118,7 +118,7 @@ def test_json_depth_ignores_brackets_in_strings():
 def test_deep_but_allowed_json_reaches_the_view(client):
     body = b'{"colour": "#b14343", "x":' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}"
     answer = client.post("/recommend/recommend", data=body, content_type="application/json")
-    assert answer.status_code == 400 and answer.get_json()["error"] == "bad_profile"  # the view's own judgement
+    assert answer.status_code == 400 and set(answer.get_json()["fields"]) == {"x"}  # the contract's judgement
 
 
 # --- defect 13: JSON bodies up to the 2 GiB upload limit were read into memory ---
@@ -323,16 +323,16 @@ def test_made_renditions_and_originals_are_streamed_with_their_length(backends, 
 
 # --- defects 8 and 9: dashboard parameters that were 500s ---
 
-@pytest.mark.parametrize("query, reason", [
-    ("to=9999-12-31", "`to` must be a date before 9999-12-31"),
-    ("from=9999-12-31", "`from` must be a date before 9999-12-31"),
-    ("to=2024-13-45", "`to` must be a date like 2024-06-01"),
-    ("country=%00", "`country` must be printable text"),
-    ("tag=" + "t" * 500, "`tag` must be printable text of at most 200 characters"),
+@pytest.mark.parametrize("query, field, reason", [
+    ("to=9999-12-31", "to", "must be a date before 9999-12-31"),
+    ("from=9999-12-31", "from", "must be a date before 9999-12-31"),
+    ("to=2024-13-45", "to", "valid date"),
+    ("country=%00", "country", "must be printable text"),
+    ("tag=" + "t" * 500, "tag", "at most 200 characters"),
 ])
-def test_odd_dashboard_filters_are_400_with_a_reason(client, query, reason):
+def test_odd_dashboard_filters_are_400_with_a_reason(client, query, field, reason):
     answer = client.get(f"/visualize/graph/year?{query}")
-    assert answer.status_code == 400 and reason in answer.get_json()["message"], answer.get_data(as_text=True)
+    assert answer.status_code == 400 and reason in answer.get_json()["fields"][field], answer.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("name", ["a" * 300, "x" * 5000 + ".json", "..%2F..%2Fviews.py", "%00.json", "world_110m"])

@@ -57,24 +57,35 @@ def test_path_parameters_follow_the_converters(document):
 def test_bodies_and_auth_come_from_the_code(document):
     uploads = document["paths"]["/gather/uploads"]["post"]
     assert "multipart/form-data" in uploads["requestBody"]["content"]
-    assert uploads["security"] == [{"bearer": []}]  # mosaic.security.is_mutating says so
+    assert uploads["security"] == [{"bearer": []}]  # its contract says it mutates
     assert "security" not in document["paths"]["/recommend/recommend"]["post"]  # a read POST
     assert document["paths"]["/visualize/api/v1/reset"]["get"]["security"] == [{"bearer": []}]
-    profile = document["components"]["schemas"]["Profile"]  # from the pydantic model
-    assert {"colour", "width", "height", "orientation", "tags", "make"} <= set(profile["properties"])
-    assert document["components"]["schemas"]["Error"]["required"] == ["error", "message"]
-    # Summaries come from the views' docstrings where they have one.
-    assert document["paths"]["/harvest/retry"]["post"]["summary"].startswith("Send failed images")
+    schemas = document["components"]["schemas"]
+    request = schemas["RecommendRequest"]  # from the pydantic model
+    assert {"colour", "width", "height", "orientation", "tags", "make", "limit", "offset"} <= set(request["properties"])
+    assert schemas["Error"]["required"] == ["error", "message"]
+    assert document["paths"]["/harvest/retry"]["post"]["summary"].startswith("Send failed photos")
+    # The limits are the code's own, not typed again in the document (issue 13's drift).
+    assert request["properties"]["profile_id"]["anyOf"][0]["maxLength"] == 32
+    assert schemas["Vote"]["properties"]["profile_id"]["maxLength"] == 32
+    assert schemas["UrlImport"]["properties"]["urls"]["maxItems"] == 10_000
+    assert schemas["UrlImport"]["properties"]["urls"]["items"]["maxLength"] == 2048
+    limits = {p["name"]: p["schema"] for p in document["paths"]["/recommend/duplicates"]["get"]["parameters"]}
+    assert limits["limit"]["maximum"] == 1000
+    reprocess = schemas["Reprocess"]["properties"]
+    assert reprocess["ids"]["anyOf"][0]["minItems"] == 1 and reprocess["stale"]["type"] == "boolean"
 
 
-def test_a_new_route_appears_without_being_declared():
+def test_a_new_route_appears_from_its_contract():
     from flask import Flask
+
+    from mosaic.contract import endpoint
 
     app = Flask("extra")
 
     @app.post("/things/<int:thing_id>/poke")
+    @endpoint("Poke a thing.", mutates=True)
     def poke(thing_id: int):
-        """Poke a thing."""
         return {}
 
     document = build_document({"extra": app})

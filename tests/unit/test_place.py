@@ -4,8 +4,9 @@ import dataclasses
 
 import pytest
 
-from harvest_worker.place import VERSION, Place, haversine_km, locate
+from harvest_worker.place import Place, haversine_km, locate
 from mosaic.imaging.exif import read_exif
+from mosaic.versions import PLACE as VERSION
 
 
 def _gps(path):

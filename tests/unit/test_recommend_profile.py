@@ -1,12 +1,17 @@
 import pytest
+from pydantic import ValidationError
 
-from recommend.profile import ProfileError, parse_request
-from recommend.ranking import Candidate, orientation_of, score_image
+from mosaic.features import orientation_of
+from recommend.candidates import Candidate
+from recommend.profile import RecommendRequest
+from recommend.signals import score_image
+
+parse = RecommendRequest.model_validate
 
 
 def test_native_shape_is_normalised():
-    request = parse_request({"colour": "B14343", "tags": [" Dog ", "dog", "Cat"], "make": "NIKON CORPORATION",
-                             "orientation": "portrait", "limit": 5})
+    request = parse({"colour": "B14343", "tags": [" Dog ", "dog", "Cat"], "make": "NIKON CORPORATION",
+                     "orientation": "portrait", "limit": 5})
     assert request.profile.colour == "#b14343"
     assert request.profile.tags == ["dog", "cat"]
     assert request.profile.make == "Nikon"
@@ -14,12 +19,12 @@ def test_native_shape_is_normalised():
 
 
 def test_original_platform_shape_maps_to_the_native_one():
-    request = parse_request({"preferences": {"dominant_color": "#b14343", "imagewidth": 800, "imageheight": 600,
-                                             "orientation": 1, "tags": ["cat", "person"], "make": "Canon"}})
+    request = parse({"preferences": {"dominant_color": "#b14343", "imagewidth": 800, "imageheight": 600,
+                                     "orientation": 1, "tags": ["cat", "person"], "make": "Canon"}})
     profile = request.profile
     assert (profile.colour, profile.width, profile.height, profile.orientation) == ("#b14343", 800, 600, "landscape")
-    assert parse_request({"preferences": {"orientation": 0}}).profile.orientation == "any"
-    assert parse_request({"preferences": {"orientation": "portrait"}}).profile.orientation == "portrait"
+    assert parse({"preferences": {"orientation": 0}}).profile.orientation == "any"
+    assert parse({"preferences": {"orientation": "portrait"}}).profile.orientation == "portrait"
 
 
 @pytest.mark.parametrize("payload, field", [
@@ -29,11 +34,12 @@ def test_original_platform_shape_maps_to_the_native_one():
     ({"tags": ["a", "b", "c", "d", "e", "f"]}, "tags"),
     ({"limit": 0}, "limit"),
     ({"colour": "#fff", "unknown": 1}, "unknown"),
-    (["not", "an", "object"], "object"),
+    (["not", "an", "object"], "valid dictionary"),
+    ({"preferences": {"imagewidth": "wide"}}, "width"),
 ])
 def test_bad_profiles_are_refused_naming_the_field(payload, field):
-    with pytest.raises(ProfileError, match=field):
-        parse_request(payload)
+    with pytest.raises(ValidationError, match=field):
+        parse(payload)
 
 
 def _candidate(**kwargs) -> Candidate:
@@ -43,8 +49,8 @@ def _candidate(**kwargs) -> Candidate:
 
 
 def test_score_rewards_each_matching_preference_and_explains_it():
-    profile = parse_request({"colour": "#b14343", "width": 3000, "height": 2000, "orientation": "landscape",
-                             "tags": ["dog", "beach"], "make": "Canon"}).profile
+    profile = parse({"colour": "#b14343", "width": 3000, "height": 2000, "orientation": "landscape",
+                     "tags": ["dog", "beach"], "make": "Canon"}).profile
     score, explanation = score_image(profile, _candidate())
     assert set(explanation) == {"colour", "size", "orientation", "tags", "make"}
     assert explanation["tags"]["matched"] == ["dog"] and explanation["tags"]["missing"] == ["beach"]

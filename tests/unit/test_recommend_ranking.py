@@ -187,7 +187,7 @@ def test_an_empty_catalog_answers_with_a_message(backends):
 ])
 def test_bad_input_is_refused_with_a_reason(catalog, body, field):
     answer = _ask(_client(catalog), body, status=400)
-    assert answer["error"] == "bad_profile" and field in answer["message"]
+    assert answer["error"] == "invalid_request" and field in answer["fields"]
 
 
 def test_an_unknown_profile_id_is_404(catalog):

@@ -17,6 +17,7 @@ import visualize
 from gateway.runner import TOKEN_FILE, resolve_api_token
 from gather.storing import store_file
 from mosaic.catalog.images import get_image
+from mosaic.contract import contract_of
 from mosaic.security import is_mutating
 from mosaic.settings import load_settings
 
@@ -100,7 +101,7 @@ def test_reads_are_open_and_recommend_is_a_read(locked):
     assert locked("recommend").get("/duplicates").status_code == 200
     # POST /recommend answers a query (storing the profile is what the caller asked): open like a read.
     answer = locked("recommend").post("/recommend", json={"width": "wide"})
-    assert answer.status_code == 400 and answer.get_json()["error"] == "bad_profile"
+    assert answer.status_code == 400 and set(answer.get_json()["fields"]) == {"width"}
 
 
 def test_protect_reads_closes_reads_but_not_health(locked):
@@ -131,14 +132,23 @@ def test_without_a_token_a_foreign_page_still_cannot_mutate(make_client):
     assert client.get("/status", headers={"Origin": "https://evil.example"}).status_code == 200  # reads are fine
 
 
-def test_is_mutating_rule():
-    assert is_mutating("gather", "/uploads", "POST")
-    assert is_mutating("gather", "/download", "GET")
-    assert is_mutating("visualize", "/api/v1/reset", "GET")
-    assert is_mutating("recommend", "/duplicates/<group_id>/resolve", "POST")
-    assert not is_mutating("recommend", "/recommend", "POST")
-    assert not is_mutating("gather", "/status", "GET")
-    assert not is_mutating("cdn", "/show/<name>", "GET")
+def test_the_views_say_what_mutates(backends):
+    from gateway.app import SERVICES
+
+    def mutates(service: str, rule: str, method: str) -> bool:
+        app = SERVICES[service].create_app(backends.settings, backends)
+        found = [r for r in app.url_map.iter_rules() if r.rule == rule and method in r.methods]
+        return is_mutating(contract_of(app.view_functions[found[0].endpoint]), method)
+
+    assert mutates("gather", "/uploads", "POST")
+    assert mutates("gather", "/download", "GET")  # GETs of the original platform that start work or wipe data
+    assert mutates("visualize", "/api/v1/reset", "GET")
+    assert mutates("recommend", "/duplicates/<group_id>/resolve", "POST")
+    assert mutates("harvest", "/reprocess", "POST")
+    assert not mutates("recommend", "/recommend", "POST")  # a POST that answers a query
+    assert not mutates("gather", "/status", "GET")
+    assert not mutates("cdn", "/show/<name>", "GET")
+    assert is_mutating(None, "POST") and not is_mutating(None, "GET")  # no route: by the method
 
 
 # -- CORS -------------------------------------------------------------------------------------------

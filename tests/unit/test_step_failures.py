@@ -151,7 +151,7 @@ def test_retry_reruns_failed_steps_of_indexed_photos(backends, workers, photos_d
 
 
 def test_a_model_that_cannot_load_degrades_its_feature_and_fails_only_that_step(backends, photos_dir, monkeypatch):
-    import harvest_worker.objects.ssd as ssd
+    import harvest_worker.detection.ssd as ssd
 
     def unloadable(*args):
         raise AttributeError("module 'cv2.dnn' has no attribute 'readNetFromTensorflow'")

@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from gather.unsplash import reader
-from gather.unsplash.reader import BadRow, DatasetError, find_parts, read, read_keywords, read_photos
+from gather.unsplash.reader import BadRow, DatasetError, find_parts, read
 from tests.unsplash_fixture import BAD_IDS, BAD_PHOTO_ROWS, KEYWORDS_PER_PHOTO, PHOTO_COLUMNS, write_dataset
 
 HEADER = "\t".join(PHOTO_COLUMNS) + "\n"
@@ -48,7 +48,7 @@ def test_hard_cases_are_read_and_each_bad_row_is_reported_where_it_starts(tmp_pa
         + _photo_line("nul00000001", photo_description="a\x00b").encode()  # line 7
         + _photo_line("last0000001", photo_featured="t", exif_iso="400", photo_location_latitude="48.85").encode()
     )
-    rows, bad = _split(list(read_photos(tmp_path)))
+    rows, bad = _split(list(read(tmp_path, "photos")))
 
     assert [r["photo_id"] for r in rows] == ["first000001", "multiline01", "after000001", "last0000001"]
     assert [(r.file, r.line) for r in rows] == [("photos.tsv000", 2), ("photos.tsv000", 3), ("photos.tsv000", 6),
@@ -69,7 +69,7 @@ def test_values_are_typed_by_the_published_schema(tmp_path):
     (tmp_path / "photos.tsv").write_text(HEADER + _photo_line(
         "typed000001", photo_featured="t", photo_aspect_ratio="1.50", exif_iso="400.0", stats_views="12345678901",
         photo_location_latitude="-33.86", photo_submitted_at="2020-05-03 18:36:56.5+02", exif_aperture_value="f/2.8"))
-    (row,) = read_photos(tmp_path)
+    (row,) = read(tmp_path, "photos")
     assert row["photo_width"] == 6000 and row["exif_iso"] == 400 and row["stats_views"] == 12345678901
     assert row["photo_aspect_ratio"] == 1.5 and row["photo_location_latitude"] == -33.86
     assert row["photo_featured"] is True
@@ -82,21 +82,21 @@ def test_parts_are_read_in_numeric_order_with_a_header_each(tmp_path):
     for number in (10, 9, 2):
         (tmp_path / f"photos.tsv{number}").write_text(HEADER + _photo_line(f"part{number:07d}"))
     assert [p.name for p in find_parts(tmp_path)["photos"]] == ["photos.tsv2", "photos.tsv9", "photos.tsv10"]
-    assert [r["photo_id"] for r in read_photos(tmp_path)] == ["part0000002", "part0000009", "part0000010"]
+    assert [r["photo_id"] for r in read(tmp_path, "photos")] == ["part0000002", "part0000009", "part0000010"]
 
 
 @pytest.mark.parametrize("extension", ["tsv", "csv"])
 def test_a_generated_dataset_reads_back_whole(tmp_path, extension):
     ids = write_dataset(tmp_path, 50, parts=3, extension=extension)
     assert sorted(p.name for p in find_parts(tmp_path)["photos"]) == [f"photos.{extension}00{k}" for k in range(3)]
-    rows, bad = _split(list(read_photos(tmp_path)))
+    rows, bad = _split(list(read(tmp_path, "photos")))
     assert [r["photo_id"] for r in rows] == ids
     assert len(bad) == BAD_PHOTO_ROWS
     # Each bad row is reported at the physical line where its record starts, found here by a plain byte scan.
     last = tmp_path / f"photos.{extension}002"
     starts = {line.split(b"\t")[0].decode(): n for n, line in enumerate(last.read_bytes().split(b"\n"), 1)}
     assert [(b.file, b.line) for b in bad] == [(last.name, starts[photo_id]) for photo_id in BAD_IDS]
-    keywords, bad_keywords = _split(list(read_keywords(tmp_path)))
+    keywords, bad_keywords = _split(list(read(tmp_path, "keywords")))
     assert len(keywords) == KEYWORDS_PER_PHOTO * len(ids) and not bad_keywords
     assert all(isinstance(k["suggested_by_user"], bool) for k in keywords)
     assert any(k["keyword"] == 'rock "n" roll' for k in keywords)
@@ -106,14 +106,14 @@ def test_headers_decide_the_columns_of_older_and_newer_releases(tmp_path):
     old = [c for c in PHOTO_COLUMNS if c != "blur_hash"]  # before 1.2.0
     (tmp_path / "photos.csv000").write_text("\t".join(old) + "\tsomething_new\n" + "\t".join(
         ["old00000001" if c == "photo_id" else "" for c in old]) + "\tfuture\n")
-    (row,) = read_photos(tmp_path)
+    (row,) = read(tmp_path, "photos")
     assert row["blur_hash"] is None and row["something_new"] == "future"
 
 
 def test_crlf_bom_and_concatenated_headers_are_tolerated(tmp_path):
     body = HEADER + _photo_line("one00000001") + HEADER + _photo_line("two00000001")
     (tmp_path / "photos.tsv").write_bytes(b"\xef\xbb\xbf" + body.replace("\n", "\r\n").encode())
-    rows, bad = _split(list(read_photos(tmp_path)))
+    rows, bad = _split(list(read(tmp_path, "photos")))
     assert [r["photo_id"] for r in rows] == ["one00000001", "two00000001"] and not bad
     assert [r.line for r in rows] == [2, 4]
 
@@ -121,7 +121,7 @@ def test_crlf_bom_and_concatenated_headers_are_tolerated(tmp_path):
 def test_a_part_whose_header_is_not_a_photos_header_is_reported_and_skipped(tmp_path):
     (tmp_path / "photos.tsv000").write_text("id\turl\nabc\thttp://x\n")
     (tmp_path / "photos.tsv001").write_text(HEADER + _photo_line("good0000001"))
-    rows, bad = _split(list(read_photos(tmp_path)))
+    rows, bad = _split(list(read(tmp_path, "photos")))
     assert [r["photo_id"] for r in rows] == ["good0000001"]
     assert [(b.file, b.line) for b in bad] == [("photos.tsv000", 1)] and "photo_id" in bad[0].reason
 
@@ -133,7 +133,7 @@ def test_an_oversized_field_is_a_bad_row_and_reading_goes_on(tmp_path, monkeypat
     try:
         (tmp_path / "photos.tsv").write_text(
             HEADER + _photo_line("huge0000001", photo_description="x" * 5000) + _photo_line("next0000001"))
-        rows, bad = _split(list(read_photos(tmp_path)))
+        rows, bad = _split(list(read(tmp_path, "photos")))
     finally:
         csv.field_size_limit(previous)
     assert [r["photo_id"] for r in rows] == ["next0000001"]
@@ -146,7 +146,7 @@ def test_folder_errors_are_clear_and_other_files_are_optional(tmp_path):
     with pytest.raises(DatasetError, match="not a folder"):
         find_parts(tmp_path / "missing")
     (tmp_path / "photos.tsv000").write_text(HEADER + _photo_line("only0000001"))
-    assert list(read_keywords(tmp_path)) == []  # no keywords file: nothing, not an error
+    assert list(read(tmp_path, "keywords")) == []  # no keywords file: nothing, not an error
     (tmp_path / "photos.csv000").write_text(HEADER)
     with pytest.raises(DatasetError, match="one release"):
         list(read(tmp_path, "photos"))
@@ -165,11 +165,11 @@ def test_reading_100k_rows_streams_in_flat_memory(big_dataset):
     folder, ids = big_dataset
     size = sum(p.stat().st_size for p in find_parts(folder)["photos"])
     started = time.perf_counter()
-    assert sum(1 for r in read_photos(folder) if not isinstance(r, BadRow)) == len(ids)
+    assert sum(1 for r in read(folder, "photos") if not isinstance(r, BadRow)) == len(ids)
     seconds = time.perf_counter() - started
     tracemalloc.start()
     try:
-        count = sum(1 for _ in read_photos(folder))
+        count = sum(1 for _ in read(folder, "photos"))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -7,7 +7,8 @@ import time
 
 from flask import Flask
 
-from mosaic.web import CPU_BOUND_SLOTS, cpu_bound, install_common
+from mosaic.contract import CPU_BOUND_SLOTS, endpoint
+from mosaic.web import install_common
 
 
 def test_cpu_bound_views_take_turns_and_cheap_views_pass_them():
@@ -17,7 +18,7 @@ def test_cpu_bound_views_take_turns_and_cheap_views_pass_them():
     lock, release = threading.Lock(), threading.Event()
 
     @app.get("/search")
-    @cpu_bound
+    @endpoint("A search.", cpu_bound=True)
     def search():
         with lock:
             running[0] += 1
@@ -28,6 +29,7 @@ def test_cpu_bound_views_take_turns_and_cheap_views_pass_them():
         return "searched"
 
     @app.get("/bytes")
+    @endpoint("Bytes.")
     def cheap():
         return "bytes"
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-QUEUES = ("harvest", "process", "imports")
+# The work queues, named once: photos to harvest, harvested photos to index, imports to run.
+HARVEST, PROCESS, IMPORTS = "harvest", "process", "imports"
+QUEUES = (HARVEST, PROCESS, IMPORTS)
 
 
 @dataclass

@@ -36,7 +36,7 @@ class Detector(Protocol):
 
 def _choose(settings: Settings) -> tuple[str | None, str]:
     """The backend open_detector will use and why, decided without loading any model."""
-    from harvest_worker.objects import detr
+    from harvest_worker.detection import detr
 
     if settings.detector == "none":
         return None, "MOSAIC_DETECTOR=none"
@@ -49,7 +49,7 @@ def _choose(settings: Settings) -> tuple[str | None, str]:
 
 
 def detector_version(settings: Settings) -> str | None:
-    from harvest_worker.objects import detr, ssd
+    from harvest_worker.detection import detr, ssd
 
     backend, _ = _choose(settings)
     if backend == "detr":
@@ -58,7 +58,7 @@ def detector_version(settings: Settings) -> str | None:
 
 
 def open_detector(settings: Settings) -> Detector | None:
-    from harvest_worker.objects import detr, ssd
+    from harvest_worker.detection import detr, ssd
 
     backend, reason = _choose(settings)
     log.info("object detector: %s (%s)", backend or "none", reason)

