@@ -9,9 +9,9 @@ URI part) and `/harvest/status`, `/gather/uploads`, `/cdn/show/<id>` and `/recom
 reach the same code with the same SCRIPT_NAME as in `mosaic run` (so `url_for` answers
 `/visualize/graph/...` here too). A path outside the prefix gets a JSON 404.
 
-`service_app("api")` is the whole gateway app, of which nginx routes only `/api/` to this process:
-the gateway-wide endpoints (`/api/v1/health`, later the OpenAPI document) that belong to no one
-service.
+`service_app("api")` is the whole gateway app, of which nginx routes only `/api/` to this process: the
+gateway-wide endpoints that belong to no one service (`/api/v1/health`, the OpenAPI document
+`/api/openapi.json` and its `/api/docs` page).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import itertools
 import logging
 import random
 import threading
@@ -35,7 +34,7 @@ from gather.ssrf import UrlRefused, allow_list, check_url, guarded_adapter
 from gather.storing import FileResult, store_file
 from mosaic.backends import Backends, unavailable
 from mosaic.catalog.images import now
-from mosaic.catalog.rows import upsert
+from mosaic.catalog.rows import chunks, upsert
 from mosaic.catalog.schema import downloads
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def download_all(
         return result
 
     try:
-        for chunk in _chunks(_pairs(urls), LOOKUP_CHUNK):
+        for chunk in chunks(_pairs(urls), LOOKUP_CHUNK):
             done = recorder.already_done(url for _, url in chunk)
             for key, url in chunk:
                 if url_key(url) in done:
@@ -126,11 +125,6 @@ def _pairs(urls: Iterable[str | tuple[str, str]]) -> Iterator[tuple[str, str]]:
         url = url.strip()
         if url:
             yield (key.strip() if isinstance(key, str) else str(key)), url
-
-
-def _chunks(items: Iterator, size: int) -> Iterator[list]:
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
 
 
 class _Fetcher:

@@ -25,6 +25,7 @@ from mosaic.consumer import Backoff
 log = logging.getLogger(__name__)
 
 # The state a photo waits in for each queue's worker.
+MAX_IMPORT_LETTERS = 10_000  # import runs are few: their dead letters are read whole
 WAITING_ON = {"queued": HARVEST, "harvested": PROCESS}
 RECONCILE_EVERY_CAP = 30.0
 
@@ -104,16 +105,16 @@ def retry_failed(backends: Backends) -> int:
 
 
 def _retry_imports(backends: Backends) -> int:
-    letters = backends.queue.take_dead(IMPORTS)
-    for letter in letters:
-        backends.queue.publish(IMPORTS, letter.body)
+    letters = backends.queue.dead_letters(IMPORTS, limit=MAX_IMPORT_LETTERS)
+    moved = backends.queue.retry_dead(IMPORTS)  # the backend moves them back in one step: none is lost
     ids = [letter.body["import_id"] for letter in letters if isinstance(letter.body.get("import_id"), str)]
     if ids:
         with backends.catalog.begin() as connection:
             connection.execute(update(imports).where(imports.c.id.in_(ids))
                                .values(state="queued", message=None, updated_at=now()))
-        log.info("retry: %d dead-lettered import(s) queued again", len(ids))
-    return len(letters)
+    if moved:
+        log.info("retry: %d dead-lettered import(s) queued again", moved)
+    return moved
 
 
 def reconcile(backends: Backends, limit: int = 500) -> int:

@@ -99,8 +99,6 @@ class Contract:
     always_open: bool = False
     files: str | None = None  # multipart upload: the form field of the files
 
-    def body_schema(self) -> dict | None:
-        return None if self.body is None else _adapter(self.body).json_schema(ref_template=REF_TEMPLATE)
 
 
 REF_TEMPLATE = "#/components/schemas/{model}"

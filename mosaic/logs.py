@@ -33,10 +33,6 @@ def log_context(**ids: str | None) -> Iterator[None]:
         _CONTEXT.reset(token)
 
 
-def current_context() -> dict[str, str]:
-    return dict(_CONTEXT.get() or {})
-
-
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         context = _CONTEXT.get() or {}

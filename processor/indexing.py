@@ -22,10 +22,10 @@ from mosaic.catalog.features import (
 )
 from mosaic.catalog.images import get_image, set_state
 from mosaic.catalog.schema import colours, exif, hashes, renditions
-from mosaic.features import FINGERPRINT, STYLE, VISUAL, style_attributes, style_vector
 from mosaic.imaging.fingerprints import fingerprint_bytes
 from mosaic.metrics import PHOTOS_DONE, STEP_FAILURES, STEP_SECONDS
 from mosaic.settings import Settings
+from mosaic.vector_layouts import FINGERPRINT, STYLE, VISUAL, style_attributes, style_vector
 
 log = logging.getLogger(__name__)
 

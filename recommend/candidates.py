@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from mosaic.backends import Backends
 from mosaic.catalog.schema import colours, exif, images, tags
-from mosaic.features import STYLE, orientation_of, style_vector
 from mosaic.imaging.lab import hex_to_rgb, rgb_to_lab
+from mosaic.vector_layouts import STYLE, orientation_of, style_vector
 from recommend.feedback import Feedback
 from recommend.profile import Profile
 from recommend.signals import Modes, asks_for_content

@@ -40,11 +40,12 @@ import numpy as np
 from sqlalchemy import select
 
 from mosaic.backends import Backends
-from mosaic.catalog.images import chunks, now
+from mosaic.catalog.images import now
+from mosaic.catalog.rows import chunks
 from mosaic.catalog.schema import duplicate_resolutions, exif, hashes, images
 from mosaic.errors import NotFound, Refused
-from mosaic.features import FINGERPRINT, VISUAL
 from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprint_vector, is_near_duplicate, near_duplicate_pairs
+from mosaic.vector_layouts import FINGERPRINT, VISUAL
 from recommend.errors import NotReady, UnknownImage
 
 LOOKUP_CANDIDATES = 128  # nearest fingerprints inside the radius looked at per image for one image's group

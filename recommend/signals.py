@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mosaic.features import orientation_of
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, rgb_to_lab
+from mosaic.vector_layouts import orientation_of
 from recommend.profile import Profile
 from recommend.words import WordVectors, relevance, singular
 

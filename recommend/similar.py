@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from mosaic.backends import Backends
 from mosaic.catalog.schema import colours, images, tags
-from mosaic.features import VISUAL
 from mosaic.imaging.lab import ciede2000
+from mosaic.vector_layouts import VISUAL
 from recommend.duplicates import near_components
 from recommend.errors import NotReady, UnknownImage
 from recommend.results import Scored, fold_duplicates, search_items

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -13,18 +11,10 @@ from mosaic.catalog.rows import plain
 from mosaic.catalog.schema import colours, exif, features, hashes, images, objects, places, renditions, tags
 
 STATES = ("stored", "queued", "harvested", "indexed", "failed")
-IN_CHUNK = 500  # ids per SQL IN (...) list
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def chunks(values: Iterable, size: int = IN_CHUNK) -> Iterator[list]:
-    """Consecutive lists of at most `size` values (ids for one SQL `IN (...)` each); reads `values` lazily."""
-    values = iter(values)
-    while chunk := list(itertools.islice(values, size)):
-        yield chunk
 
 
 def new_id() -> str:

@@ -1,11 +1,21 @@
-"""Rows in and out of the catalog, the same way everywhere: upserts, and rows as JSON-ready values."""
+"""Rows in and out of the catalog, the same way everywhere: ids in chunks, upserts, rows as JSON-ready values."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import Column, Connection, Table
+
+IN_CHUNK = 500  # ids per SQL IN (...) list
+
+
+def chunks(values: Iterable, size: int = IN_CHUNK) -> Iterator[list]:
+    """Consecutive lists of at most `size` values (ids for one SQL `IN (...)` each); reads `values` lazily."""
+    values = iter(values)
+    while chunk := list(itertools.islice(values, size)):
+        yield chunk
 
 
 def upsert(connection: Connection, table: Table, rows: Sequence[dict], keys: Sequence[Column],

@@ -22,11 +22,6 @@ LEVELS = 256 // STEP
 MARGIN = 3.0  # ΔE00
 
 
-def cell_of(red: int, green: int, blue: int) -> int:
-    """The same arithmetic as the catalog's index expression."""
-    return (red // STEP) * LEVELS * LEVELS + (green // STEP) * LEVELS + blue // STEP
-
-
 @cache
 def _geometry() -> tuple[np.ndarray, np.ndarray]:
     """Every cell's centre (Lab) and radius (ΔE00), indexed by cell number."""

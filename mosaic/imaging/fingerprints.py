@@ -107,10 +107,6 @@ def to_bytes(hex_hash: str) -> bytes:
     return bytes.fromhex(hex_hash)
 
 
-def hamming(a_hex: str, b_hex: str) -> int:
-    return (int.from_bytes(to_bytes(a_hex), "big") ^ int.from_bytes(to_bytes(b_hex), "big")).bit_count()
-
-
 # A fingerprint as stored ({"phash", "dhash"}: 16-char hex each) or read for comparing ((phash, dhash) as ints).
 Fingerprint = dict[str, str] | tuple[int, int]
 

@@ -32,11 +32,11 @@ from PIL import Image, ImageEnhance
 
 from mosaic.backends.vectors import VectorStore
 from mosaic.catalog.schema import colours, hashes, images, tags
-from mosaic.features import FINGERPRINT, VISUAL
 from mosaic.imaging.decode import decode
 from mosaic.imaging.fingerprints import NEAR_DUPLICATE_BITS, fingerprint_bytes, fingerprint_vector, fingerprints
 from mosaic.imaging.lab import ciede2000, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import _LABS, _NAMES, NAMED_COLOURS
+from mosaic.vector_layouts import FINGERPRINT, VISUAL
 from recommend import create_app
 from recommend.duplicates import LIST_BATCH, LIST_CANDIDATES, LOOKUP_CANDIDATES, VISUAL_MIN_COSINE, fingerprints_of
 

@@ -26,9 +26,9 @@ from sqlalchemy import insert
 
 import recommend
 from mosaic.catalog.schema import colours, exif, hashes, images, tags
-from mosaic.features import STYLE, orientation_of, style_attributes, style_vector
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, lab_to_rgb, rgb_to_hex, rgb_to_lab
 from mosaic.imaging.named_colours import nearest_name
+from mosaic.vector_layouts import STYLE, orientation_of, style_attributes, style_vector
 from recommend.profile import Profile
 from recommend.ranking import recommend as rank
 from recommend.signals import Modes

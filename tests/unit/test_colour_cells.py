@@ -7,8 +7,13 @@ import numpy as np
 from sqlalchemy import create_engine, insert, select
 
 from mosaic.catalog.schema import colour_cell, colours
-from mosaic.imaging.colour_cells import cell_of, cells_within
+from mosaic.imaging.colour_cells import LEVELS, STEP, cells_within
 from mosaic.imaging.lab import ciede2000, rgb_to_lab
+
+
+def cell_of(red: int, green: int, blue: int) -> int:
+    """The cell numbering as arithmetic: what the catalog's index expression must compute."""
+    return (red // STEP) * LEVELS * LEVELS + (green // STEP) * LEVELS + blue // STEP
 
 
 def test_every_colour_within_the_distance_lies_in_a_listed_cell():

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from mosaic.features import orientation_of
+from mosaic.vector_layouts import orientation_of
 from recommend.candidates import Candidate
 from recommend.profile import RecommendRequest
 from recommend.signals import score_image

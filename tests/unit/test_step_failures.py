@@ -14,7 +14,7 @@ from harvest.status import pipeline_status
 from harvest_worker.pipeline import Pipeline
 from mosaic.backends.vectors import Collection
 from mosaic.catalog.images import image_details
-from mosaic.features import FINGERPRINT, STYLE, VISUAL
+from mosaic.vector_layouts import FINGERPRINT, STYLE, VISUAL
 from processor.indexing import Indexer
 
 

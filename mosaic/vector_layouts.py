@@ -1,7 +1,7 @@
-"""The style vector: what the processor stores in Milvus and recommend queries it with.
+"""How images are laid out as vectors: the collections (dimensions, metric, index) and the style vector.
 
-Both sides must build it the same way, so it lives here. It places an image by its main
-colour (CIELAB), its colour mix and its shape, scaled so each part weighs about the same.
+The processor writes these and recommend queries them, so both build them here. The style vector places an
+image by its main colour (CIELAB), its colour mix and its shape, scaled so each part weighs about the same.
 """
 
 from __future__ import annotations
