@@ -3,7 +3,11 @@ import Link from "next/link";
 import TokenSetting from "@/components/TokenSetting";
 import "./globals.css";
 
-export const metadata: Metadata = { title: "Mosaic", description: "A self-hosted image platform" };
+// Each route's layout.tsx names its page ("Upload · Mosaic"); pages without one are just "Mosaic".
+export const metadata: Metadata = {
+  title: { default: "Mosaic", template: "%s · Mosaic" },
+  description: "A self-hosted image platform",
+};
 
 const PAGES = [
   ["/", "Discover"],

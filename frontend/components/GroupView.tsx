@@ -26,9 +26,8 @@ export default function GroupView({ group, current, onKeep }: {
             {group.resolved && id === group.kept && <span className="badge resolved">Kept</span>}
             {id === current && <span className="badge">This photo</span>}
             {onKeep && (
-              <button type="button" className="keep" onClick={() => onKeep(id)}
-                      aria-label={`Keep ${details.get(id)?.name ?? id}, mark resolved`}>
-                Keep this one
+              <button type="button" className="keep" onClick={() => onKeep(id)}>
+                Keep this one<span className="visually-hidden">— {details.get(id)?.name ?? id}, mark resolved</span>
               </button>
             )}
           </li>

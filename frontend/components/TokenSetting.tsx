@@ -1,19 +1,17 @@
 "use client";
 
-import { FormEvent, useEffect, useState } from "react";
-import { apiToken, setApiToken } from "@/lib/api";
+import { FormEvent, useState } from "react";
+import { setApiToken, TOKEN_KEY } from "@/lib/api";
+import { useStoredText } from "@/lib/stored";
 
 /** The API token the pages send with every change they ask for (uploads, imports, votes, resolving). */
 export default function TokenSetting() {
   const [draft, setDraft] = useState("");
-  const [saved, setSaved] = useState(false);
-
-  useEffect(() => setSaved(!!apiToken()), []);
+  const saved = !!useStoredText(TOKEN_KEY);
 
   function save(event: FormEvent) {
     event.preventDefault();
     setApiToken(draft.trim());
-    setSaved(!!draft.trim());
     setDraft("");
   }
 

@@ -18,12 +18,14 @@ export default function WorldPin({ latitude, longitude }: { latitude: number; lo
         if (gone || !element) return;
         await Plotly.newPlot(
           element,
-          [{ type: "scattergeo", lat: [latitude], lon: [longitude], mode: "markers", hoverinfo: "lat+lon",
+          [{ type: "scattergeo", lat: [latitude], lon: [longitude], mode: "markers", hoverinfo: "skip",
              marker: { size: 12, color: "#c0392b", line: { color: "#ffffff", width: 2 } } }],
           { geo: { scope: "world", resolution: 110, projection: { type: "natural earth" }, showcountries: true,
                    showland: true, landcolor: "#e7ece3", countrycolor: "#a9b3a1", fitbounds: false },
             margin: { l: 0, r: 0, t: 0, b: 0 }, height: 240, showlegend: false },
-          { displaylogo: false, responsive: true, staticPlot: false, topojsonURL: "/visualize/topojson/" },
+          // A picture (role="img", named by its coordinates): no zoom, hover or mode bar, whose controls inside
+          // an image would be hidden from assistive technology (axe: nested-interactive).
+          { displaylogo: false, responsive: true, staticPlot: true, topojsonURL: "/visualize/topojson/" },
         );
         if (!gone) setState("drawn");
       } catch {

@@ -195,7 +195,7 @@ def test_duplicates_review_asks_for_the_token_then_resolves(page, shot, platform
     expect(group.locator(".why-best")).to_contain_text("largest")
     # Each member says what the rule compared, and can be the one kept instead of the best.
     expect(group.locator(f"li[data-image-id='{ids['dog.jpg']}'] .member-facts")).to_contain_text("768×576")
-    expect(group.get_by_role("button", name="Keep dog.jpg, mark resolved", exact=True)).to_be_visible()
+    expect(group.get_by_role("button", name="Keep this one — dog.jpg, mark resolved", exact=True)).to_be_visible()
     shot(page, "duplicates")
 
     resolve = group.get_by_role("button", name="Keep the best, mark resolved")
@@ -241,7 +241,7 @@ def test_discover_with_suggestions_more_like_this_and_a_saved_profile(page, shot
 
     # More like this: the dog's similar photos replace the results.
     with page.expect_response(lambda r: f"/recommend/similar/{ids['dog.jpg']}" in r.url) as answer:
-        page.get_by_role("button", name=f"More like photo {ids['dog.jpg']}", exact=True).click()
+        page.get_by_role("button", name=f"More like this — photo {ids['dog.jpg']}", exact=True).click()
     similar = {item["id"] for item in answer.value.json()["results"]}
     expect(page.get_by_role("heading", name=f"More like photo {ids['dog.jpg']}")).to_be_visible()
     expect(cards).to_have_count(len(similar))

@@ -1,9 +1,10 @@
 "use client";
 
 import { useRouter, useSearchParams } from "next/navigation";
-import { FormEvent, Suspense, useEffect, useState } from "react";
+import { FormEvent, Suspense, useState } from "react";
 import ResultGrid from "@/components/ResultGrid";
-import { ColourName, getJson, message, Recommendation, Results } from "@/lib/api";
+import { ColourNames, Recommendation, Results } from "@/lib/api";
+import { useApi } from "@/lib/swr";
 
 const MAX_COLOURS = 5; // as recommend/colour_search.py
 
@@ -30,50 +31,33 @@ function Matches({ result }: { result: Recommendation }) {
 function ColourSearch() {
   const router = useRouter();
   const query = useSearchParams();
-  const [names, setNames] = useState<ColourName[]>([]);
   const [hexes, setHexes] = useState<string[]>(["#2050d0"]);
   const [minShare, setMinShare] = useState("5");
-  const [results, setResults] = useState<Recommendation[] | null>(null);
-  const [asked, setAsked] = useState("");
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    getJson<{ colours: ColourName[] }>("/recommend/colour-names").then(
-      (answer) => setNames(answer.colours),
-      (e) => setError(message(e)),
-    );
-  }, []);
-
+  const names = useApi<ColourNames>("/recommend/colour-names");
   // The search lives in the address (?hex=…&name=…&min_share=…), so a palette swatch can link here.
-  useEffect(() => {
-    const wantedHexes = query.getAll("hex");
-    const wantedNames = query.getAll("name");
-    if (!wantedHexes.length && !wantedNames.length) return;
-    if (wantedHexes.length) setHexes(wantedHexes.slice(0, MAX_COLOURS));
-    const share = query.get("min_share");
-    if (share) setMinShare(String(Math.round(Number(share) * 100)));
-    let gone = false;
-    setBusy(true);
-    setError("");
-    getJson<Results>(`/recommend/colours?${query.toString()}`)
-      .then(
-        (answer) => {
-          if (gone) return;
-          setResults(answer.results);
-          setAsked([...wantedHexes, ...wantedNames].join(" + "));
-        },
-        (e) => !gone && setError(message(e)),
-      )
-      .finally(() => !gone && setBusy(false));
-    return () => {
-      gone = true;
-    };
-  }, [query]);
+  const wantedHexes = query.getAll("hex");
+  const wantedNames = query.getAll("name");
+  const asked = [...wantedHexes, ...wantedNames].join(" + ");
+  // The last results stay on screen while the next search runs.
+  const found = useApi<Results>(asked ? `/recommend/colours?${query.toString()}` : null, { keepPreviousData: true });
+  const results = found.data?.results;
+  const busy = found.isLoading;
+  const error = found.error?.message ?? names.error?.message;
+
+  // The form shows the search in the address, also one a link opened (set while rendering, as React advises
+  // for state that follows a prop: no effect, no second render of the old values).
+  const shown = { hexes: wantedHexes.slice(0, MAX_COLOURS), share: query.get("min_share") };
+  const [address, setAddress] = useState<string | null>(null);
+  if (address !== query.toString()) {
+    setAddress(query.toString());
+    if (shown.hexes.length) setHexes(shown.hexes);
+    if (shown.share) setMinShare(String(Math.round(Number(shown.share) * 100)));
+  }
 
   function search(params: URLSearchParams) {
     params.set("min_share", String(Number(minShare) / 100));
-    router.push(`/colours?${params.toString()}`);
+    if (params.toString() === query.toString()) found.mutate(); // the same search again: ask again
+    else router.push(`/colours?${params.toString()}`);
   }
 
   function byHex(event: FormEvent) {
@@ -123,12 +107,13 @@ function ColourSearch() {
       <section className="card" aria-labelledby="names-heading">
         <h2 id="names-heading">Or pick a named colour</h2>
         <ul className="named" aria-label="Named colours">
-          {names.map((colour) => (
+          {names.data?.colours.map((colour) => (
             <li key={colour.name}>
-              <button type="button" onClick={() => search(new URLSearchParams({ name: colour.name }))}
-                      aria-label={`${colour.name} (${colour.count} photos)`}>
+              {/* Named by its text, "teal (12 photos)", which shows "teal (12)". */}
+              <button type="button" onClick={() => search(new URLSearchParams({ name: colour.name }))}>
                 <span className="swatch" style={{ background: colour.hex }} aria-hidden="true" />
-                {colour.name} <span className="muted">{colour.count}</span>
+                {colour.name} <span className="muted" aria-hidden="true">({colour.count})</span>
+                <span className="visually-hidden">({colour.count} photos)</span>
               </button>
             </li>
           ))}

@@ -1,37 +1,24 @@
 "use client";
 
-import { FormEvent, useEffect, useState } from "react";
+import { FormEvent, useState } from "react";
 import Chart from "@/components/Chart";
-import { getJson, Graph, Label, Make, message } from "@/lib/api";
+import { ApiQuery, Graph, Labels, Makes } from "@/lib/api";
+import { useApi } from "@/lib/swr";
 
-// The query parameters visualize/filters.py reads.
-const FILTERS = ["from", "to", "country", "make", "tag"] as const;
-type Filters = Record<(typeof FILTERS)[number], string>;
+// The query parameters the charts read (visualize/filters.py), as the form holds them.
+type Filters = Record<keyof ApiQuery<"/visualize/graphs", "get">, string>;
 const NONE: Filters = { from: "", to: "", country: "", make: "", tag: "" };
 
 export default function DashboardsPage() {
   const [draft, setDraft] = useState<Filters>(NONE);
   const [applied, setApplied] = useState<Filters>(NONE);
-  const [graphs, setGraphs] = useState<Graph[] | null>(null);
-  const [makes, setMakes] = useState<Make[]>([]);
-  const [labels, setLabels] = useState<Label[]>([]);
-  const [error, setError] = useState("");
-
-  useEffect(() => {
-    getJson<{ makes: Make[] }>("/recommend/makes?limit=100").then((a) => setMakes(a.makes), () => setMakes([]));
-    getJson<{ labels: Label[] }>("/recommend/labels?limit=100").then((a) => setLabels(a.labels), () => setLabels([]));
-  }, []);
-
-  useEffect(() => {
-    const params = new URLSearchParams(Object.entries(applied).filter(([, value]) => value));
-    getJson<Graph[]>(`/visualize/graphs?${params.toString()}`).then(
-      (found) => {
-        setGraphs(found);
-        setError("");
-      },
-      (e) => setError(message(e)),
-    );
-  }, [applied]);
+  const makes = useApi<Makes>("/recommend/makes?limit=100").data?.makes ?? [];
+  const labels = useApi<Labels>("/recommend/labels?limit=100").data?.labels ?? [];
+  const params = new URLSearchParams(Object.entries(applied).filter(([, value]) => value));
+  // The charts of the filters applied last stay on screen while the next ones load.
+  const { data: graphs, error } = useApi<Graph[]>(`/visualize/graphs?${params.toString()}`, {
+    keepPreviousData: true,
+  });
 
   function apply(event: FormEvent) {
     event.preventDefault();
@@ -85,7 +72,7 @@ export default function DashboardsPage() {
       </form>
       {error && (
         <p role="alert" className="error">
-          {error}
+          {error.message}
         </p>
       )}
       <div className="charts">

@@ -1,44 +1,31 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import GroupView from "@/components/GroupView";
-import { DuplicateGroup, getJson, message, postJson } from "@/lib/api";
+import { DuplicateGroup, Duplicates, message, postJson, ResolveRequest, Resolved } from "@/lib/api";
+import { useApi } from "@/lib/swr";
 
 export default function DuplicatesPage() {
   const [showResolved, setShowResolved] = useState(false);
-  const [groups, setGroups] = useState<DuplicateGroup[] | null>(null);
-  const [total, setTotal] = useState(0);
+  const { data, error: loadError, mutate } = useApi<Duplicates>(
+    `/recommend/duplicates${showResolved ? "" : "?resolved=false"}`, { keepPreviousData: true },
+  );
   const [error, setError] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const answer = await getJson<{ groups: DuplicateGroup[]; total: number }>(
-        `/recommend/duplicates${showResolved ? "" : "?resolved=false"}`,
-      );
-      setGroups(answer.groups);
-      setTotal(answer.total);
-      setError("");
-    } catch (e) {
-      setError(message(e));
-    }
-  }, [showResolved]);
-
-  useEffect(() => {
-    load();
-  }, [load]);
+  const groups = data?.groups;
+  const total = data?.total ?? 0;
+  const shownError = error || loadError?.message;
 
   async function resolve(group: DuplicateGroup, keep?: string) {
     setBusy(group.id);
     setError("");
     try {
-      const answer = await postJson<{ group: DuplicateGroup }>(
-        `/recommend/duplicates/${encodeURIComponent(group.id)}/resolve`, keep ? { keep } : {},
-      );
+      const answer = await postJson<Resolved>(`/recommend/duplicates/${encodeURIComponent(group.id)}/resolve`,
+                                              (keep ? { keep } : {}) satisfies ResolveRequest);
       const kept = answer.group.kept === answer.group.best ? "the best photo" : "the photo you chose";
       setNote(`Group of ${answer.group.members.length} resolved: ${kept} is kept.`);
-      await load();
+      await mutate();
     } catch (e) {
       setError(message(e));
     } finally {
@@ -57,16 +44,16 @@ export default function DuplicatesPage() {
         <input id="show-resolved" type="checkbox" checked={showResolved}
                onChange={(e) => setShowResolved(e.target.checked)} />
         <label htmlFor="show-resolved">Show resolved groups too</label>
-        <button type="button" onClick={() => load()}>
+        <button type="button" onClick={() => mutate()}>
           Refresh
         </button>
       </div>
       <div role="status" aria-live="polite" className="note">
         {note}
       </div>
-      {error && (
+      {shownError && (
         <p role="alert" className="error">
-          {error}
+          {shownError}
         </p>
       )}
       {groups && (

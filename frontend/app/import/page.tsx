@@ -1,48 +1,66 @@
 "use client";
 
 import Link from "next/link";
-import { FormEvent, useEffect, useState } from "react";
-import { Batch, DatasetStatus, getJson, ImportRun, message, photoHref, postJson } from "@/lib/api";
+import { FormEvent, useState } from "react";
+import { useSWRConfig } from "swr";
+import {
+  Batch,
+  DatasetImportRequest,
+  DatasetStatus,
+  Imports,
+  ImportRun,
+  message,
+  photoHref,
+  postJson,
+  UrlImportRequest,
+} from "@/lib/api";
+import { useApi } from "@/lib/swr";
 
 const FINAL = new Set(["completed", "failed"]);
+const POLL_MS = 700;
+const RECENT = "/gather/imports?limit=10";
+const runUrl = (id: string) => `/gather/imports/${encodeURIComponent(id)}`;
+const batchUrl = (id: string) => `/gather/batches/${encodeURIComponent(id)}`;
 
 function done(run: ImportRun): number {
   return run.stored + run.duplicates + run.skipped + run.failed;
 }
 
 export default function ImportPage() {
-  const [dataset, setDataset] = useState<DatasetStatus | null>(null);
+  const { mutate } = useSWRConfig();
   const [limit, setLimit] = useState("");
   const [sample, setSample] = useState("");
   const [urls, setUrls] = useState("");
   const [importId, setImportId] = useState<string | null>(null);
-  const [run, setRun] = useState<ImportRun | null>(null);
-  const [batch, setBatch] = useState<Batch | null>(null);
-  const [error, setError] = useState("");
+  const [startError, setStartError] = useState("");
   const [busy, setBusy] = useState(false);
-  const [recent, setRecent] = useState<ImportRun[] | null>(null);
+  const dataset = useApi<DatasetStatus>("/gather/status");
+  // Every run, also those started from the command line or another browser.
+  const recent = useApi<Imports>(RECENT);
+  // Follow the import (kept in the catalog, so any process reports it) until it completes or fails; each answer
+  // fetches its batch again, and a change of state the list of recent runs.
+  const followed = useApi<ImportRun>(importId ? runUrl(importId) : null, {
+    refreshInterval: (latest) => (latest && FINAL.has(latest.state) ? 0 : POLL_MS),
+    dedupingInterval: POLL_MS / 2,
+    onSuccess: (found) => {
+      if (found.batch_id) mutate(batchUrl(found.batch_id));
+      if (found.id !== followed.data?.id || found.state !== followed.data?.state) mutate(RECENT);
+    },
+  });
+  const run = followed.data;
+  const batch = useApi<Batch>(run?.batch_id ? batchUrl(run.batch_id) : null).data;
+  const error = startError || dataset.error?.message || recent.error?.message || followed.error?.message;
 
-  useEffect(() => {
-    getJson<DatasetStatus>("/gather/status").then(setDataset, (e) => setError(message(e)));
-  }, []);
-
-  // Every run, also those started from the command line or another browser; refreshed as the followed one moves.
-  useEffect(() => {
-    getJson<{ imports: ImportRun[] }>("/gather/imports?limit=10").then((answer) => setRecent(answer.imports),
-                                                                        (e) => setError(message(e)));
-  }, [run?.state, run?.id]);
-
-  async function start(url: string, body: object) {
+  async function start(url: string, body: DatasetImportRequest | UrlImportRequest) {
     setBusy(true);
-    setError("");
-    setRun(null);
-    setBatch(null);
+    setStartError("");
     try {
       const started = await postJson<ImportRun>(url, body);
-      setRun(started);
+      await mutate(runUrl(started.id), started, { revalidate: false });
       setImportId(started.id);
+      mutate(RECENT);
     } catch (e) {
-      setError(message(e));
+      setStartError(message(e));
     } finally {
       setBusy(false);
     }
@@ -50,7 +68,7 @@ export default function ImportPage() {
 
   function startDataset(event: FormEvent) {
     event.preventDefault();
-    const body: Record<string, number> = {};
+    const body: DatasetImportRequest = {};
     if (limit) body.limit = Number(limit);
     if (sample) body.sample = Number(sample) / 100;
     start("/gather/imports", body);
@@ -60,30 +78,6 @@ export default function ImportPage() {
     event.preventDefault();
     start("/gather/imports/urls", { urls: urls.split("\n").map((u) => u.trim()).filter(Boolean) });
   }
-
-  // Follow the import (kept in the catalog, so any process reports it) until it completes or fails.
-  useEffect(() => {
-    if (!importId) return;
-    let stop = false;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
-      try {
-        const found = await getJson<ImportRun>(`/gather/imports/${encodeURIComponent(importId)}`);
-        if (stop) return;
-        setRun(found);
-        if (found.batch_id) setBatch(await getJson<Batch>(`/gather/batches/${encodeURIComponent(found.batch_id)}`));
-        if (FINAL.has(found.state)) return;
-      } catch (e) {
-        if (!stop) setError(message(e));
-      }
-      if (!stop) timer = setTimeout(poll, 700);
-    };
-    poll();
-    return () => {
-      stop = true;
-      clearTimeout(timer);
-    };
-  }, [importId]);
 
   return (
     <>
@@ -107,7 +101,7 @@ export default function ImportPage() {
         <form className="card" onSubmit={startDataset} aria-labelledby="dataset-heading">
           <h2 id="dataset-heading">The Unsplash dataset</h2>
           <p>
-            Latest dataset import: {dataset ? `${dataset.status}, ${dataset.message}` : "…"}
+            Latest dataset import: {dataset.data ? `${dataset.data.status}, ${dataset.data.message}` : "…"}
           </p>
           <div className="field">
             <label htmlFor="limit">Only the first N photos (optional)</label>
@@ -170,8 +164,8 @@ export default function ImportPage() {
 
       <section className="card" aria-labelledby="recent-heading">
         <h2 id="recent-heading">Recent imports</h2>
-        {recent && recent.length === 0 && <p>No import yet.</p>}
-        {recent && recent.length > 0 && (
+        {recent.data && recent.data.imports.length === 0 && <p>No import yet.</p>}
+        {recent.data && recent.data.imports.length > 0 && (
           <table>
             <thead>
               <tr>
@@ -183,7 +177,7 @@ export default function ImportPage() {
               </tr>
             </thead>
             <tbody>
-              {recent.map((item) => (
+              {recent.data.imports.map((item) => (
                 <tr key={item.id} data-import-id={item.id}>
                   <td>{new Date(item.started_at).toLocaleString()}</td>
                   <td>{item.kind === "urls" ? "URL list" : item.kind}: {item.source}</td>

@@ -2,30 +2,12 @@
 
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
-import { Suspense, useEffect, useState } from "react";
+import { Suspense, useState } from "react";
 import GroupView from "@/components/GroupView";
 import ResultGrid from "@/components/ResultGrid";
 import WorldPin from "@/components/WorldPin";
-import { DuplicateGroup, getJson, ImageDetails, message, Recommendation, Results } from "@/lib/api";
-
-type Loaded<T> = { value?: T; error?: string };
-
-function useApi<T>(url: string | null): Loaded<T> {
-  const [loaded, setLoaded] = useState<Loaded<T>>({});
-  useEffect(() => {
-    if (!url) return;
-    let gone = false;
-    setLoaded({});
-    getJson<T>(url).then(
-      (value) => !gone && setLoaded({ value }),
-      (e) => !gone && setLoaded({ error: message(e) }),
-    );
-    return () => {
-      gone = true;
-    };
-  }, [url]);
-  return loaded;
-}
+import { DuplicateOf, ImageDetails, Recommendation, Results } from "@/lib/api";
+import { useApi } from "@/lib/swr";
 
 function percent(share: number): string {
   return `${(share * 100).toFixed(0)}%`;
@@ -49,17 +31,18 @@ function Photo({ id }: { id: string }) {
   const base = encodeURIComponent(id);
   const details = useApi<ImageDetails>(`/harvest/images/${base}`);
   const similar = useApi<Results>(`/recommend/similar/${base}?limit=12`);
-  const duplicates = useApi<{ group: DuplicateGroup | null }>(`/recommend/duplicates/${base}`);
+  const duplicates = useApi<DuplicateOf>(`/recommend/duplicates/${base}`);
   const [boxes, setBoxes] = useState(true);
 
-  if (details.error)
-    return (
+  const image = details.data;
+  if (!image)
+    return details.error ? (
       <p role="alert" className="error">
-        {details.error}
+        {details.error.message}
       </p>
+    ) : (
+      <p className="muted">Loading…</p>
     );
-  const image = details.value;
-  if (!image) return <p className="muted">Loading…</p>;
 
   const exif = Object.entries(image.exif ?? {}).filter(([, value]) => value !== null && value !== "");
   const preview = image.renditions.preview?.url ?? `${image.url}?size=preview`;
@@ -188,10 +171,10 @@ function Photo({ id }: { id: string }) {
 
       <section aria-labelledby="duplicates-heading" className="card">
         <h2 id="duplicates-heading">Near-duplicates</h2>
-        {duplicates.error && <p className="error">{duplicates.error}</p>}
-        {duplicates.value &&
-          (duplicates.value.group ? (
-            <GroupView group={duplicates.value.group} current={image.id} />
+        {duplicates.error && <p className="error">{duplicates.error.message}</p>}
+        {duplicates.data &&
+          (duplicates.data.group ? (
+            <GroupView group={duplicates.data.group} current={image.id} />
           ) : (
             <p>No near-duplicates.</p>
           ))}
@@ -199,10 +182,10 @@ function Photo({ id }: { id: string }) {
 
       <section aria-labelledby="similar-heading" id="similar">
         <h2 id="similar-heading">Similar photos</h2>
-        {similar.error && <p className="error">{similar.error}</p>}
-        {similar.value &&
-          (similar.value.results.length ? (
-            <ResultGrid results={similar.value.results} label="Similar photos"
+        {similar.error && <p className="error">{similar.error.message}</p>}
+        {similar.data &&
+          (similar.data.results.length ? (
+            <ResultGrid results={similar.data.results} label="Similar photos"
                         details={(r) => <p className="summary">{similarParts(r)}</p>} />
           ) : (
             <p>No similar photos yet.</p>

@@ -1,58 +1,48 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
-import { getJson, Health, PipelineStatus, postJson } from "@/lib/api";
+import { useState } from "react";
+import { useSWRConfig } from "swr";
+import { GatewayHealth, Health, message, PipelineStatus, postJson, Retried } from "@/lib/api";
+import { every, useApi } from "@/lib/swr";
 
 const SERVICES = ["gather", "harvest", "recommend", "visualize", "cdn"];
+const POLL = every(5000);
+const STATUS = "/harvest/status";
+const healthUrl = (service: string) => `/${service}/api/v1/health`;
 
-type Healths = Record<string, Health | { status: "down"; error: string }>;
+function ServiceRow({ name }: { name: string }) {
+  const { data, error } = useApi<Health>(healthUrl(name), POLL);
+  // An answer that fails (the service is down) wins over the last good one SWR keeps.
+  const status = error ? "down" : data?.status;
+  return (
+    <tr data-service={name}>
+      <td>{name}</td>
+      <td className={`health-${status ?? "unknown"}`}>
+        {status ?? "checking…"}
+        {error ? ` (${error.message})` : ""}
+      </td>
+    </tr>
+  );
+}
 
 export default function StatusPage() {
-  const [health, setHealth] = useState<Healths>({});
-  const [status, setStatus] = useState<PipelineStatus | null>(null);
-  const [error, setError] = useState("");
+  const { mutate } = useSWRConfig();
+  const { data: status, error } = useApi<PipelineStatus>(STATUS, POLL);
+  const { data: gateway } = useApi<GatewayHealth>("/api/v1/health");
+  const links = gateway?.links;
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
-  const [links, setLinks] = useState<{ lab: string | null; api_docs: string } | null>(null);
 
-  const refresh = useCallback(async () => {
-    const entries = await Promise.all(
-      SERVICES.map(async (name) => {
-        try {
-          return [name, await getJson<Health>(`/${name}/api/v1/health`)] as const;
-        } catch (e) {
-          return [name, { status: "down" as const, error: e instanceof Error ? e.message : String(e) }] as const;
-        }
-      }),
-    );
-    setHealth(Object.fromEntries(entries));
-    try {
-      setLinks((await getJson<{ links: { lab: string | null; api_docs: string } }>("/api/v1/health")).links);
-    } catch {
-      setLinks(null);
-    }
-    try {
-      setStatus(await getJson<PipelineStatus>("/harvest/status"));
-      setError("");
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    }
-  }, []);
-
-  useEffect(() => {
-    refresh();
-    const timer = setInterval(refresh, 5000);
-    return () => clearInterval(timer);
-  }, [refresh]);
+  const refresh = () => mutate((key) => key === STATUS || SERVICES.some((name) => key === healthUrl(name)));
 
   async function retry() {
     setBusy(true);
     try {
-      const answer = await postJson<{ retried: number; dispatched: number }>("/harvest/retry", {});
+      const answer = await postJson<Retried>("/harvest/retry", {});
       setNote(`Retried ${answer.retried} image${answer.retried === 1 ? "" : "s"}.`);
       await refresh();
     } catch (e) {
-      setNote(`Retry failed: ${e instanceof Error ? e.message : String(e)}`);
+      setNote(`Retry failed: ${message(e)}`);
     } finally {
       setBusy(false);
     }
@@ -88,7 +78,7 @@ export default function StatusPage() {
       )}
       {error && (
         <p role="alert" className="error">
-          {error}
+          {error.message}
         </p>
       )}
 
@@ -102,22 +92,10 @@ export default function StatusPage() {
             </tr>
           </thead>
           <tbody>
-            {SERVICES.map((name) => {
-              const h = health[name];
-              return (
-                <tr key={name} data-service={name}>
-                  <td>{name}</td>
-                  <td className={`health-${h?.status ?? "unknown"}`}>
-                    {h ? h.status : "checking…"}
-                    {h && "error" in h ? ` (${h.error})` : ""}
-                  </td>
-                </tr>
-              );
-            })}
+            {SERVICES.map((name) => <ServiceRow key={name} name={name} />)}
           </tbody>
         </table>
       </section>
-
       {status && status.unavailable && Object.keys(status.unavailable).length > 0 && (
         <ul role="alert" className="error" aria-label="Unavailable backends">
           {Object.entries(status.unavailable).map(([backend, reason]) => (

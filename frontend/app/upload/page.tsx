@@ -1,8 +1,10 @@
 "use client";
 
 import Link from "next/link";
-import { DragEvent, useEffect, useState } from "react";
+import { DragEvent, useState } from "react";
+import useSWR from "swr";
 import { Batch, FileResult, getJson, message, photoHref, uploadFiles } from "@/lib/api";
+import { every } from "@/lib/swr";
 
 const FINAL = new Set(["indexed", "failed"]);
 // Files go in small groups, one request each: per-file progress, and one bad request loses little.
@@ -10,6 +12,7 @@ const GROUP_FILES = 8;
 const GROUP_BYTES = 20 * 1024 * 1024;
 const PARALLEL_REQUESTS = 2;
 const BATCHES_PER_POLL = 3;
+const POLL_MS = 700;
 // What a folder may hold besides photos (sidecars, .DS_Store) is left out rather than rejected one by one.
 const PHOTO = /\.(jpe?g|png|webp|gif|tiff?|bmp|heic|heif|avif)$/i;
 
@@ -69,7 +72,6 @@ export default function UploadPage() {
   const [sending, setSending] = useState(false);
   const [batches, setBatches] = useState<Record<string, Batch>>({});
   const [batchIds, setBatchIds] = useState<string[]>([]);
-  const [error, setError] = useState("");
 
   function choose(list: FileList | null, onlyPhotos = false) {
     if (!list) return;
@@ -110,7 +112,6 @@ export default function UploadPage() {
 
   async function upload() {
     const files = chosen;
-    setError("");
     setItems(files.map((file) => ({ file, name: file.webkitRelativePath || file.name, progress: 0 })));
     setChosen([]);
     setSkipped(0);
@@ -124,27 +125,18 @@ export default function UploadPage() {
   }
 
   // Follow every batch through the pipeline until each stored file is indexed or failed. Batches finish
-  // roughly in upload order, so only the earliest unfinished few are asked about each round.
+  // roughly in upload order, so only the earliest unfinished few are asked about each round; what they answer
+  // is kept here, since a finished batch is no longer asked about.
   const waiting = batchIds.filter((id) => !batches[id] || !finished(batches[id]));
-  const waitingKey = waiting.slice(0, BATCHES_PER_POLL).join(",");
-  useEffect(() => {
-    if (!waitingKey) return;
-    let stop = false;
-    const timer = setTimeout(async () => {
-      try {
-        const found = await Promise.all(
-          waitingKey.split(",").map((id) => getJson<Batch>(`/gather/batches/${encodeURIComponent(id)}`)),
-        );
-        if (!stop) setBatches((known) => ({ ...known, ...Object.fromEntries(found.map((b) => [b.batch, b])) }));
-      } catch (e) {
-        if (!stop) setError(message(e));
-      }
-    }, 700);
-    return () => {
-      stop = true;
-      clearTimeout(timer);
-    };
-  }, [waitingKey, batches]);
+  const polled = waiting.slice(0, BATCHES_PER_POLL);
+  const { error: pollError } = useSWR(
+    polled.length ? ["/gather/batches", ...polled] : null,
+    ([, ...ids]) => Promise.all(ids.map((id) => getJson<Batch>(`/gather/batches/${encodeURIComponent(id)}`))),
+    {
+      ...every(POLL_MS),
+      onSuccess: (found) => setBatches((known) => ({ ...known, ...Object.fromEntries(found.map((b) => [b.batch, b])) })),
+    },
+  );
 
   const counts: Record<string, number> = {};
   for (const batch of Object.values(batches))
@@ -211,9 +203,9 @@ export default function UploadPage() {
         </section>
       )}
 
-      {error && (
+      {pollError && (
         <p role="alert" className="error">
-          {error}
+          {message(pollError)}
         </p>
       )}
 

@@ -1,19 +1,23 @@
 "use client";
 
-import { FormEvent, useEffect, useState } from "react";
+import { FormEvent, useMemo, useState } from "react";
 import ResultGrid from "@/components/ResultGrid";
 import {
   ExplanationPart,
+  FeedbackRequest,
   getJson,
-  Label,
-  Make,
+  Labels,
+  Makes,
   message,
   postJson,
   Recommendation,
+  RecommendRequest,
   RecommendResponse,
   Results,
   SavedProfile,
 } from "@/lib/api";
+import { readStoredText, storeText, useStoredText } from "@/lib/stored";
+import { useApi, useDebounced } from "@/lib/swr";
 
 const MAX_TAGS = 5;
 // Profiles live in the catalog (every search stores one); this browser remembers the ids under names.
@@ -21,9 +25,9 @@ const SAVED_KEY = "mosaic.saved-profiles";
 
 type Saved = { name: string; id: string };
 
-function savedProfiles(): Saved[] {
+function savedProfiles(text: string | null): Saved[] {
   try {
-    const parsed = JSON.parse(window.localStorage.getItem(SAVED_KEY) ?? "[]");
+    const parsed = JSON.parse(text ?? "[]");
     return Array.isArray(parsed) ? parsed : [];
   } catch {
     return [];
@@ -34,13 +38,13 @@ type Profile = {
   colour: string;
   width: string;
   height: string;
-  orientation: string;
+  orientation: NonNullable<RecommendRequest["orientation"]>;
   tags: string[];
   make: string;
 };
 
-function payload(profile: Profile, profileId: string | null) {
-  const body: Record<string, unknown> = { colour: profile.colour, orientation: profile.orientation, limit: 12 };
+function payload(profile: Profile, profileId: string | null): RecommendRequest {
+  const body: RecommendRequest = { colour: profile.colour, orientation: profile.orientation, limit: 12 };
   if (profile.width) body.width = Number(profile.width);
   if (profile.height) body.height = Number(profile.height);
   if (profile.tags.length) body.tags = profile.tags;
@@ -72,32 +76,17 @@ export default function DiscoverPage() {
   const [busy, setBusy] = useState(false);
   const [votes, setVotes] = useState<Record<string, "like" | "dislike">>({});
   const [likeOf, setLikeOf] = useState<string | null>(null);
-  const [suggested, setSuggested] = useState<Label[]>([]);
-  const [makes, setMakes] = useState<Make[]>([]);
-  const [saved, setSaved] = useState<Saved[]>([]);
+  const savedText = useStoredText(SAVED_KEY);
+  const saved = useMemo(() => savedProfiles(savedText), [savedText]);
   const [saveName, setSaveName] = useState("");
   const [chosenSaved, setChosenSaved] = useState("");
-
-  useEffect(() => {
-    setSaved(savedProfiles());
-    getJson<{ makes: Make[] }>("/recommend/makes?limit=100").then((a) => setMakes(a.makes), () => setMakes([]));
-  }, []);
-
-  // Labels the catalog knows that start with what is typed (the most common ones when nothing is).
-  useEffect(() => {
-    let gone = false;
-    const timer = setTimeout(() => {
-      const prefix = encodeURIComponent(tagDraft.trim().toLowerCase());
-      getJson<{ labels: Label[] }>(`/recommend/labels?limit=8&prefix=${prefix}`).then(
-        (answer) => !gone && setSuggested(answer.labels),
-        () => !gone && setSuggested([]),
-      );
-    }, 150);
-    return () => {
-      gone = true;
-      clearTimeout(timer);
-    };
-  }, [tagDraft]);
+  const makes = useApi<Makes>("/recommend/makes?limit=100").data?.makes ?? [];
+  // Labels the catalog knows that start with what is typed (the most common ones when nothing is), asked once
+  // typing pauses; the last ones stay listed meanwhile.
+  const prefix = useDebounced(tagDraft.trim().toLowerCase(), 150);
+  const suggested = useApi<Labels>(`/recommend/labels?limit=8&prefix=${encodeURIComponent(prefix)}`, {
+    keepPreviousData: true,
+  }).data?.labels ?? [];
 
   const update = (field: keyof Profile) => (value: string) => setProfile((p) => ({ ...p, [field]: value }));
 
@@ -143,7 +132,8 @@ export default function DiscoverPage() {
     setBusy(true);
     setError("");
     try {
-      await postJson("/recommend/feedback", { profile_id: profileId, image_id: result.id, vote: choice });
+      await postJson("/recommend/feedback",
+                     { profile_id: profileId, image_id: result.id, vote: choice } satisfies FeedbackRequest);
       setVotes((v) => ({ ...v, [result.id]: choice }));
     } catch (e) {
       setError(message(e));
@@ -172,9 +162,8 @@ export default function DiscoverPage() {
     event.preventDefault();
     if (!profileId || !saveName.trim()) return;
     const name = saveName.trim();
-    const next = [...savedProfiles().filter((p) => p.name !== name), { name, id: profileId }];
-    window.localStorage.setItem(SAVED_KEY, JSON.stringify(next));
-    setSaved(next);
+    const next = [...savedProfiles(readStoredText(SAVED_KEY)).filter((p) => p.name !== name), { name, id: profileId }];
+    storeText(SAVED_KEY, JSON.stringify(next));
     setSaveName("");
     setNote(`Profile saved as “${name}”.`);
   }
@@ -260,8 +249,14 @@ export default function DiscoverPage() {
             <ul className="suggestions" aria-label="Tag suggestions">
               {suggested.filter((s) => !profile.tags.includes(s.label.toLowerCase())).map((s) => (
                 <li key={s.label}>
-                  <button type="button" onClick={() => addTags(s.label)} aria-label={`Add tag ${s.label}`}>
-                    {s.label} <span className="muted">{s.count}</span>
+                  {/* Named by its text, which holds what it shows ("dog 2"): "Add tag dog 2 photos". */}
+                  <button type="button" onClick={() => addTags(s.label)}>
+                    <span className="visually-hidden">Add tag </span>
+                    {s.label}{" "}
+                    <span className="muted">
+                      {s.count}
+                      <span className="visually-hidden"> photos</span>
+                    </span>
                   </button>
                 </li>
               ))}
@@ -355,9 +350,8 @@ export default function DiscoverPage() {
                         aria-label={`Dislike photo ${result.id}`} onClick={() => vote(result, "dislike")}>
                   Dislike
                 </button>
-                <button type="button" disabled={busy} aria-label={`More like photo ${result.id}`}
-                        onClick={() => moreLike(result)}>
-                  More like this
+                <button type="button" disabled={busy} onClick={() => moreLike(result)}>
+                  More like this<span className="visually-hidden">— photo {result.id}</span>
                 </button>
               </div>
             </>

@@ -1,0 +1,8 @@
+import type { Metadata } from "next";
+
+// The page is a client component, which cannot export metadata: its title comes from this layout.
+export const metadata: Metadata = { title: "Import", description: "Import the Unsplash dataset or a list of photo URLs." };
+
+export default function Layout({ children }: { children: React.ReactNode }) {
+  return children;
+}

@@ -1,0 +1,8 @@
+import type { Metadata } from "next";
+
+// The page is a client component, which cannot export metadata: its title comes from this layout.
+export const metadata: Metadata = { title: "Photo", description: "Everything known about one photo." };
+
+export default function Layout({ children }: { children: React.ReactNode }) {
+  return children;
+}

@@ -1,0 +1,8 @@
+import type { Metadata } from "next";
+
+// The page is a client component, which cannot export metadata: its title comes from this layout.
+export const metadata: Metadata = { title: "Upload", description: "Add photos to the catalog." };
+
+export default function Layout({ children }: { children: React.ReactNode }) {
+  return children;
+}
