@@ -1,7 +1,7 @@
 """Resolve every Python dependency to exact, hashed versions (`make lock`).
 
 Writes three files, each stamped with a digest of what pyproject.toml declares, so a test
-(tests/unit/test_lock.py) can tell when the declarations changed and the locks did not:
+(tests/unit/scripts/test_lock.py) can tell when the declarations changed and the locks did not:
 
 - requirements.lock          every extra: what `make run`, `make test` and `make bench` install
 - docker/requirements.lock   the image's extras (ml, serve, lab), constrained to the same versions

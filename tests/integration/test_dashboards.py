@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 from gateway.wsgi import service_app
 from mosaic.catalog import open_catalog, upgrade
 from mosaic.settings import load_settings
-from tests.unit.test_visualize import populate
+from tests.unit.visualize.test_views import populate
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without these chromium dials Google's hosts in the background on its own (not the page's requests).

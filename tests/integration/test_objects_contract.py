@@ -10,7 +10,7 @@ import pytest
 from mosaic.backends.objects import ObjectNotFound, content_key, open_objects
 from mosaic.backends.objects.s3 import S3ObjectStore
 from mosaic.settings import load_settings
-from tests.unit.test_objects_local import BLOCK, ChunkStream, blocks, blocks_sha256, stream_sha256
+from tests.unit.mosaic.backends.objects.test_local import BLOCK, ChunkStream, blocks, blocks_sha256, stream_sha256
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.servers)])

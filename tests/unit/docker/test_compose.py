@@ -25,7 +25,7 @@ from gateway.cli import cli
 from gateway.wsgi import NAMES as WSGI_NAMES
 from mosaic.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 NGINX = ROOT / "gateway" / "nginx.conf"

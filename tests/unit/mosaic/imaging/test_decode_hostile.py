@@ -19,7 +19,7 @@ import mosaic.imaging.decode as decoding
 from mosaic.imaging.decode import ImageRejected, decode
 
 LIMIT = 120_000_000
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 EOI = b"\xff\xd9"
 
 

@@ -53,7 +53,7 @@ def test_the_grafana_dashboard_asks_only_for_metrics_that_exist():
     import re
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     dashboard = json.loads((root / "docker" / "grafana" / "mosaic-dashboard.json").read_text())
     asked = {re.sub(r"_(bucket|count|sum|total)$", "", name)
              for panel in dashboard["panels"] for target in panel["targets"]

@@ -289,7 +289,7 @@ def test_png_decompression_bomb_is_refused_quickly_with_flat_memory(max_pixels, 
     # that the peak RSS is not hidden by what earlier tests allocated.
     bomb = _png_bytes(50_000, 50_000, 8, 2, b"\x00" * 16)
     assert len(bomb) < 100
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[4]
     run = subprocess.run([sys.executable, "-c", _BOMB_PROBE, str(max_pixels)], input=bomb, capture_output=True,
                          timeout=60, check=True, cwd=root)
     probe = json.loads(run.stdout)
@@ -302,7 +302,7 @@ def test_the_memory_probe_does_see_a_real_decode():
     # Control for the test above: a real 6000x6000 grey RGB PNG (144 MB in Pillow, 100 kB on disk) shows up.
     row = b"\x00" + b"\x7f" * (6000 * 3)
     png = _png_bytes(6000, 6000, 8, 2, row * 6000)
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[4]
     run = subprocess.run([sys.executable, "-c", _BOMB_PROBE, str(LIMIT)], input=png, capture_output=True,
                          timeout=60, check=True, cwd=root)
     probe = json.loads(run.stdout)
