@@ -76,6 +76,7 @@ def store_file(backends: Backends, stream: BinaryIO, name: str, source: str) -> 
                 insert(images).values(
                     id=image_id, sha256=sha256, object_key=key, source=source, original_name=display_name,
                     bytes=size, mime=mime, state="stored", created_at=stamp, updated_at=stamp,
+                    shot_at=stamp.replace(tzinfo=None),  # until its EXIF says when it was taken
                 )
             )
     except IntegrityError:

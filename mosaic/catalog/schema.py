@@ -58,6 +58,17 @@ images = Table(
     Column("pipeline_version", Integer),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The library's order: when the photo was taken (EXIF, local time as the camera had it), else when it was
+    # uploaded (UTC); naive, so the two sort together. Set when stored, moved to the capture time when harvested.
+    Column("shot_at", DateTime()),
+    # In the trash since (hidden from every listing and search); purged after MOSAIC_TRASH_DAYS or when asked.
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("purge_requested_at", DateTime(timezone=True)),
+    # Keyset pagination of the library, newest first, over the photos not in the trash.
+    Index("ix_images_library", "shot_at", "id", sqlite_where=literal_column("deleted_at IS NULL"),
+          postgresql_where=literal_column("deleted_at IS NULL")),
+    Index("ix_images_trash", "deleted_at", "id", sqlite_where=literal_column("deleted_at IS NOT NULL"),
+          postgresql_where=literal_column("deleted_at IS NOT NULL")),
 )
 
 exif = Table(
@@ -370,4 +381,21 @@ duplicate_resolutions = Table(
     Column("best", String(32), nullable=False),
     Column("members", JSON, nullable=False),
     Column("resolved_at", DateTime(timezone=True), nullable=False),
+)
+
+albums = Table(
+    "albums",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+album_photos = Table(
+    "album_photos",
+    metadata,
+    Column("album_id", String(32), ForeignKey("albums.id", ondelete="CASCADE"), primary_key=True),
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("added_at", DateTime(timezone=True), nullable=False),
 )
