@@ -254,20 +254,22 @@ def test_a_crash_looping_child_backs_off_and_a_stable_one_does_not(tmp_path):
         [Child("crashing", _recording(crashing, "raise SystemExit(3)")),
          # Up longer than stable_after each time: every crash is its first.
          Child("flaky", _recording(flaky, "time.sleep(0.6); raise SystemExit(3)"))],
-        dict(os.environ), restart_delay=0.1, max_delay=0.8, stable_after=0.5, poll_seconds=0.02,
+        dict(os.environ), restart_delay=0.2, max_delay=1.6, stable_after=0.5, poll_seconds=0.02,
     )
     supervisor.start()
     try:
-        time.sleep(4.0)
+        time.sleep(7.0)
     finally:
         supervisor.stop()
-    # Delays of 0.1, 0.2, 0.4, 0.8, 0.8 ... s: about 8 starts in 4 s, where a fixed 0.1 s would make 30.
+    # Delays of 0.2, 0.4, 0.8, 1.6, 1.6 ... s, each plus the child's own start-up (0.1-0.5 s, more on a loaded
+    # machine): the later gaps are at least the longest delay, the first well under it; a fixed 0.2 s would
+    # make 15 or more starts.
     gaps = [b - a for a, b in zip(_starts(crashing), _starts(crashing)[1:], strict=False)]
-    assert 3 <= len(gaps) <= 9, gaps
-    assert min(gaps[-2:]) >= 0.75 and min(gaps[-2:]) > gaps[0] + 0.5, gaps
-    # Reset after each stable stretch: every gap is 0.6 s up + 0.1 s, none growing towards 0.6 + 0.8.
+    assert 3 <= len(gaps) <= 8, gaps
+    assert min(gaps[-2:]) >= 1.6 and gaps[0] < 1.2, gaps
+    # Reset after each stable stretch: every gap is 0.6 s up + 0.2 s, none growing towards 0.6 + 1.6.
     flaky_gaps = [b - a for a, b in zip(_starts(flaky), _starts(flaky)[1:], strict=False)]
-    assert len(flaky_gaps) >= 3 and max(flaky_gaps) < min(flaky_gaps) + 0.4, flaky_gaps
+    assert len(flaky_gaps) >= 3 and max(flaky_gaps) < min(flaky_gaps) + 0.8, flaky_gaps
 
 
 def test_stop_while_a_restart_is_pending_starts_nothing(tmp_path):
