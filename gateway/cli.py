@@ -10,6 +10,7 @@ import gather.cli
 import harvest.cli
 import harvest_worker.cli
 import processor.cli
+import recommend.cli
 from gateway.doctor import doctor
 from mosaic.backends import Backends
 from mosaic.logs import configure_logging
@@ -18,7 +19,7 @@ from mosaic.settings import SettingsError, load_settings
 # Long-running verbs that consume or dispatch until interrupted. `mosaic run`, docker and service
 # managers stop them with SIGTERM, which would otherwise kill them on the spot, holding their
 # messages; SIGINT cannot be relied on (a process started with `nohup` or `&` ignores it).
-WORKER_COMMANDS = {"dispatcher", "import-worker", "harvest-worker", "processor"}
+WORKER_COMMANDS = {"dispatcher", "import-worker", "harvest-worker", "processor", "purger"}
 
 
 @click.group()
@@ -87,7 +88,7 @@ def lab(backends: Backends, host: str, port: int, notebooks: str | None):
 
 
 cli.add_command(doctor)
-for service in (gather.cli, harvest.cli, harvest_worker.cli, processor.cli):
+for service in (gather.cli, harvest.cli, harvest_worker.cli, processor.cli, recommend.cli):
     for command in service.commands:
         cli.add_command(command)
 

@@ -109,7 +109,7 @@ def _run(settings: Settings) -> None:
 
 def platform_children(settings: Settings, listen_fd: int) -> list[Child]:
     mosaic = [sys.executable, "-m", "gateway.cli"]
-    workers = [["dispatcher"], ["processor"], ["import-worker"]] + [["harvest-worker"]] * settings.workers
+    workers = [["dispatcher"], ["processor"], ["import-worker"], ["purger"]] + [["harvest-worker"]] * settings.workers
     return [Child("web", [*mosaic, "serve", "--listen-fd", str(listen_fd)], pass_fds=(listen_fd,))] + [
         Child(command[0], [*mosaic, *command]) for command in workers
     ]

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from gather.imports import Progress, describe_counts, finish, get_import, start_import
 from gather.storing import store_file
-from mosaic.backends.queue import IMPORTS
+from mosaic.backends.queue import IMPORTS, PURGE
 
 
 @click.group("import")
@@ -129,6 +129,16 @@ def import_worker_command(backends):
     consume_until_interrupted(backends, IMPORTS, run_import, give_up)
 
 
+@click.command("purger")
+@click.pass_obj
+def purger_command(backends):
+    """Purge the photos asked for (trash emptied, `?purge=true`, time in the trash over): vectors, objects, rows."""
+    from gather.trash import give_up, purge_image
+    from mosaic.consumer import consume_until_interrupted
+
+    consume_until_interrupted(backends, PURGE, purge_image, give_up)
+
+
 def read_url_file(path: Path) -> Iterator[str | tuple[str, str]]:
     """URLs of a list file, lazily: a CSV when the first line has a `url` column (an `id` one names them)."""
     with path.open(encoding="utf-8-sig", newline="") as lines:
@@ -198,4 +208,4 @@ def _summary(backends, import_id: str, counts: Counter) -> None:
 
 
 # What `mosaic` adds from this service (gateway/cli.py gathers every service's `commands`).
-commands = [import_group, import_worker_command]
+commands = [import_group, import_worker_command, purger_command]

@@ -97,3 +97,87 @@ class UrlImport(Body):
 
 class ImportsQuery(Query):
     limit: Limit(MAX_LISTED) = 20
+
+
+# -- the trash (gather/trash.py) -------------------------------------------------------------------------------
+
+MAX_IDS = 10_000  # ids per bulk delete or restore
+ImageId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class DeleteQuery(Query):
+    purge: bool = Field(False, description="purge at once (queued) instead of moving to the trash")
+
+
+class Trashed(Answer):
+    id: str
+    deleted_at: str
+    purge_after: str = Field(description="when the photo is purged unless restored (MOSAIC_TRASH_DAYS)")
+
+
+class Purging(Answer):
+    id: str
+    purging: bool
+
+
+class BulkDelete(Body):
+    ids: list[ImageId] = Field(min_length=1, max_length=MAX_IDS)
+    purge: bool = Field(False, description="purge at once (queued) instead of moving to the trash")
+
+
+class BulkDeleted(Answer):
+    trashed: int = Field(description="photos now in the trash (marked for purging too when `purge`)")
+    purging: int = Field(description="photos queued for purging")
+    unknown: list[str] = Field(description="ids that name no photo")
+
+
+class Restored(Answer):
+    id: str
+    restored: bool
+
+
+class BulkRestore(Body):
+    ids: list[ImageId] = Field(min_length=1, max_length=MAX_IDS)
+
+
+class BulkRestored(Answer):
+    restored: int
+    unknown: list[str] = Field(description="ids that name no photo, or a photo already being purged")
+
+
+class TrashQuery(Query):
+    cursor: str | None = Field(None, max_length=512, description="`next_cursor` of the previous page")
+    limit: Limit(200) = 60
+
+
+class Place(Answer):
+    country: str | None
+    country_code: str | None
+    town: str | None
+
+
+class TrashItem(Answer):
+    id: str
+    thumbnail_url: str
+    url: str
+    width: int | None
+    height: int | None
+    shot_at: str | None
+    taken: bool
+    uploaded_at: str
+    place: Place | None
+    tags: list[str]
+    state: str
+    source: str
+    deleted_at: str
+    purge_after: str
+
+
+class Trash(Answer):
+    photos: list[TrashItem]
+    next_cursor: str | None
+    total: int
+
+
+class Emptying(Answer):
+    purging: int = Field(description="photos queued for purging")

@@ -5,8 +5,29 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
+from gather import trash
 from gather.imports import get_import, latest_import, recent_imports, start_import
-from gather.models import Batch, DatasetImport, Import, Imports, ImportsQuery, LegacyStatus, Uploaded, UrlImport
+from gather.models import (
+    Batch,
+    BulkDelete,
+    BulkDeleted,
+    BulkRestore,
+    BulkRestored,
+    DatasetImport,
+    DeleteQuery,
+    Emptying,
+    Import,
+    Imports,
+    ImportsQuery,
+    LegacyStatus,
+    Purging,
+    Restored,
+    Trash,
+    Trashed,
+    TrashQuery,
+    Uploaded,
+    UrlImport,
+)
 from gather.storing import record_batch, store_file
 from mosaic.backends.queue import IMPORTS
 from mosaic.catalog.schema import batch_files, batches, images
@@ -137,3 +158,46 @@ def _queue_unsplash(limit: int | None, sample: float | None) -> dict:
     backends().queue.publish(IMPORTS, {"import_id": import_id, "folder": str(folder), "limit": limit,
                                          "sample": sample})
     return get_import(backends(), import_id)
+
+
+# -- the trash ---------------------------------------------------------------------------------------------------
+
+
+@blueprint.delete("/images/<image_id>")
+@endpoint("Move a photo to the trash (idempotent), or purge it at once with `?purge=true`.", query=DeleteQuery,
+          mutates=True, answers={200: Trashed, 202: Reply(Purging, "queued for purging")})
+def delete_image(image_id: str, query: DeleteQuery):
+    done = trash.trash_one(backends(), image_id, purge=query.purge)
+    return jsonify(done), (202 if query.purge else 200)
+
+
+@blueprint.post("/images/delete")
+@endpoint("Move photos to the trash (or purge them with `purge`); unknown ids are listed.", body=BulkDelete,
+          body_required=True, mutates=True, answers={200: BulkDeleted})
+def delete_images(body: BulkDelete):
+    return jsonify(trash.trash(backends(), body.ids, purge=body.purge))
+
+
+@blueprint.post("/images/<image_id>/restore")
+@endpoint("Take a photo out of the trash.", mutates=True, answers={200: Restored})
+def restore_image(image_id: str):
+    return jsonify(trash.restore_one(backends(), image_id))
+
+
+@blueprint.post("/images/restore")
+@endpoint("Take photos out of the trash; unknown ids (or photos already being purged) are listed.",
+          body=BulkRestore, body_required=True, mutates=True, answers={200: BulkRestored})
+def restore_images(body: BulkRestore):
+    return jsonify(trash.restore(backends(), body.ids))
+
+
+@blueprint.get("/trash")
+@endpoint("The photos in the trash, the most recently deleted first.", query=TrashQuery, answers={200: Trash})
+def list_trash(query: TrashQuery):
+    return jsonify(trash.list_trash(backends(), query.cursor, query.limit))
+
+
+@blueprint.post("/trash/empty")
+@endpoint("Purge every photo in the trash (queued).", mutates=True, answers={202: Reply(Emptying, "queued")})
+def empty_trash():
+    return jsonify(trash.empty_trash(backends())), 202

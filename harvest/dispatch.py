@@ -16,9 +16,10 @@ from datetime import timedelta
 from sqlalchemy import func, select, true, update
 
 from mosaic.backends import Backends, unavailable
-from mosaic.backends.queue import HARVEST, IMPORTS, PROCESS
+from mosaic.backends.queue import HARVEST, IMPORTS, PROCESS, PURGE
 from mosaic.catalog.features import DONE_STATES, forget_features, images_with_failed_steps, stale_image_ids
 from mosaic.catalog.images import now
+from mosaic.catalog.rows import chunks
 from mosaic.catalog.schema import images, imports
 from mosaic.consumer import Backoff
 
@@ -28,10 +29,13 @@ log = logging.getLogger(__name__)
 MAX_IMPORT_LETTERS = 10_000  # import runs are few: their dead letters are read whole
 WAITING_ON = {"queued": HARVEST, "harvested": PROCESS}
 RECONCILE_EVERY_CAP = 30.0
+PURGE_BATCH = 100  # photos per purge message, as gather/trash.py sends them
 
 
 def pending(backends: Backends, limit: int) -> list[str]:
-    query = select(images.c.id).where(images.c.state == "stored").order_by(images.c.created_at)
+    # A photo marked for purging is not started: its purge would otherwise wait for the pipeline (gather/trash.py).
+    query = (select(images.c.id).where(images.c.state == "stored", images.c.purge_requested_at.is_(None))
+             .order_by(images.c.created_at))
     with backends.catalog.connect() as connection:
         return list(connection.execute(query.limit(limit)).scalars())
 
@@ -146,6 +150,45 @@ def reconcile(backends: Backends, limit: int = 500) -> int:
     return sent
 
 
+def sweep_trash(backends: Backends, limit: int = 500, lease_seconds: float | None = None) -> int:
+    """Queue the purges nothing else would send: photos whose time in the trash (MOSAIC_TRASH_DAYS) is over,
+    and photos marked for purging longer than the lease while the purge queue is empty (a crash between
+    marking and publishing, a lost message, a purge given up on). The purge is idempotent, so a photo
+    sent twice costs a second, empty run. Returns how many were sent.
+
+    Here rather than in the purger: the dispatcher is the one process per deployment that queues work on a
+    timer, while purgers are consumers that may run several at once and would each send every photo."""
+    moment = now()
+    cutoff = moment - timedelta(days=backends.settings.trash_days)
+    with backends.catalog.begin() as connection:
+        # Marked first, published after: a crash in between leaves a mark the next sweep finds.
+        expired = list(connection.execute(
+            select(images.c.id).where(images.c.deleted_at.is_not(None), images.c.deleted_at <= cutoff,
+                                      images.c.purge_requested_at.is_(None))
+            .order_by(images.c.deleted_at).limit(limit)).scalars())
+        if expired:
+            connection.execute(update(images).where(images.c.id.in_(expired), images.c.purge_requested_at.is_(None))
+                               .values(purge_requested_at=moment))
+    stuck: list[str] = []
+    if not backends.queue.depth(PURGE):
+        lease = backends.settings.requeue_after_seconds if lease_seconds is None else lease_seconds
+        with backends.catalog.connect() as connection:
+            stuck = list(connection.execute(
+                select(images.c.id).where(images.c.purge_requested_at.is_not(None),
+                                          images.c.purge_requested_at <= moment - timedelta(seconds=lease))
+                .order_by(images.c.purge_requested_at).limit(limit)).scalars())
+    sent = list(dict.fromkeys(expired + stuck))
+    # The purger's message (gather/trash.py): up to PURGE_BATCH photos each, so Milvus is called per batch.
+    for part in chunks(sent, PURGE_BATCH):
+        backends.queue.publish(PURGE, {"image_ids": part})
+    if expired:
+        log.info("%d photo(s) in the trash for %d day(s): queued for purging", len(expired),
+                 backends.settings.trash_days)
+    if stuck:
+        log.warning("%d photo(s) marked for purging with nothing on the purge queue: queued again", len(stuck))
+    return len(sent)
+
+
 def run_dispatcher(backends: Backends, stop: threading.Event) -> None:
     settings = backends.settings
     interval = settings.dispatch_interval
@@ -159,6 +202,7 @@ def run_dispatcher(backends: Backends, stop: threading.Event) -> None:
                 log.info("dispatched %d image(s) to harvest", sent)
             if time.monotonic() >= next_reconcile:
                 reconcile(backends)
+                sweep_trash(backends)
                 next_reconcile = time.monotonic() + reconcile_every
         except Exception as exc:  # a backend hiccup must not end the dispatcher; it retries next round
             backend = unavailable(exc)

@@ -97,8 +97,9 @@ class PipelineStatus(Answer):
     """What can be read: while the catalog or the queue is down, its half is null or empty and
     `unavailable` names it."""
 
-    counts: dict[str, int]
+    counts: dict[str, int] = Field(description="photos by state, the trash left out")
     total: int | None
+    trash: int | None = Field(description="photos in the trash (purged ones are gone)")
     rate_per_minute: float | None
     oldest_waiting: Waiting | None
     recent_failures: list[Failure]

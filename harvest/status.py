@@ -26,7 +26,7 @@ def pipeline_status(backends: Backends, failures: int = 20, recent_batches: int 
     catalog = _read(missing, "catalog", lambda: _catalog_part(backends, failures, recent_batches))
     queues = _read(missing, "queue", lambda: _queue_part(backends))
     if catalog is None:
-        catalog = {"counts": {}, "total": None, "rate_per_minute": None, "oldest_waiting": None,
+        catalog = {"counts": {}, "total": None, "trash": None, "rate_per_minute": None, "oldest_waiting": None,
                    "recent_failures": [], "step_failures": [], "degraded": {}, "batches": []}
     if queues is None:
         queues = {name: {"depth": None, "dead_count": None, "dead": []} for name in QUEUES}
@@ -34,6 +34,7 @@ def pipeline_status(backends: Backends, failures: int = 20, recent_batches: int 
     return {
         "counts": catalog["counts"],
         "total": catalog["total"],
+        "trash": catalog["trash"],
         "rate_per_minute": catalog["rate_per_minute"],
         "oldest_waiting": catalog["oldest_waiting"],
         "recent_failures": catalog["recent_failures"],
@@ -62,7 +63,12 @@ def _read(missing: dict[str, str], backend: str, read):
 def _catalog_part(backends: Backends, failures: int, recent_batches: int) -> dict:
     since = now() - timedelta(minutes=RATE_MINUTES)
     with backends.catalog.connect() as connection:
-        counts = dict(connection.execute(select(images.c.state, func.count()).group_by(images.c.state)).all())
+        # The state counts are of the library (photos not in the trash); the trash is one figure of its own.
+        live = images.c.deleted_at.is_(None)
+        counts = dict(connection.execute(
+            select(images.c.state, func.count()).where(live).group_by(images.c.state)).all())
+        trashed = connection.execute(
+            select(func.count()).select_from(images).where(images.c.deleted_at.is_not(None))).scalar()
         finished = connection.execute(
             select(func.count()).where(images.c.state == "indexed", images.c.updated_at >= since)
         ).scalar()
@@ -72,7 +78,7 @@ def _catalog_part(backends: Backends, failures: int, recent_batches: int) -> dic
         ).mappings().first()
         failed = connection.execute(
             select(images.c.id, images.c.original_name, images.c.error, images.c.updated_at)
-            .where(images.c.state == "failed").order_by(images.c.updated_at.desc()).limit(failures)
+            .where(images.c.state == "failed", live).order_by(images.c.updated_at.desc()).limit(failures)
         ).mappings().all()
         by_batch = _batches(connection, recent_batches)
         failed_steps = step_failures(connection)
@@ -80,6 +86,7 @@ def _catalog_part(backends: Backends, failures: int, recent_batches: int) -> dic
     return {
         "counts": counts,
         "total": sum(counts.values()),
+        "trash": trashed,
         "rate_per_minute": round(finished / RATE_MINUTES, 2),
         "oldest_waiting": None if oldest is None else {
             "id": oldest["id"], "name": oldest["original_name"], "state": oldest["state"],

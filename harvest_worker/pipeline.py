@@ -19,9 +19,11 @@ from functools import cached_property
 
 from sqlalchemy import delete, insert
 
+from harvest_worker.scenes import KEPT as KEPT_SCENES
 from mosaic import versions as current
 from mosaic.backends import Backends, unavailable
 from mosaic.backends.queue import PROCESS
+from mosaic.catalog import documents
 from mosaic.catalog.features import (
     Made,
     check_models,
@@ -216,8 +218,6 @@ class Pipeline:
         return found
 
     def _pixel_steps(self, backends: Backends, image: dict, picture, found: Enrichment) -> dict[str, Callable]:
-        settings = self.settings
-
         def colours_step() -> None:
             found.colours = _colour_rows(picture)
 
@@ -227,7 +227,8 @@ class Pipeline:
 
         def scenes_step() -> None:
             self._require("scenes")
-            scenes = self.scenes.classify(picture, threshold=settings.scene_threshold)
+            # Every photo keeps its top labels, sure or not: words must reach it (see harvest_worker/scenes.py).
+            scenes = self.scenes.classify(picture, top=KEPT_SCENES, threshold=0.0)
             found.tags += _best_per_label(scenes, TAG_SOURCES["scenes"])
 
         def objects_step() -> None:
@@ -293,7 +294,10 @@ class Pipeline:
             record_features(connection, image_id, {
                 name: Made(self.versions[name], found.errors.get(name)) for name in found.ran})
             sizes = {} if found.width is None else {"width": found.width, "height": found.height}
+            if "exif" in ok and found.exif.get("taken_at"):
+                sizes["shot_at"] = found.exif["taken_at"]  # the library's order: when it was taken, not uploaded
             set_state(connection, image_id, "harvested", pipeline_version=current.PIPELINE_VERSION, **sizes)
+            documents.rebuild(connection, [image_id])  # its labels, place and camera, searchable by words
         PHOTOS_DONE.labels("harvested").inc()
 
 

@@ -99,9 +99,15 @@ def _model() -> _Model:
     return _Model(model_dir())
 
 
+# How many scene labels each photo keeps, whatever their scores: an unsure label still lets a word reach the
+# photo (search ranks it low); what shows tags shows only the confident ones (mosaic.catalog.images.confident).
+KEPT = 5
+
+
 class SceneClassifier:
     name = "efficientnet-lite3-imagenet"
-    version = "efficientnet-lite3-imagenet:1"
+    # 2: the top KEPT labels are kept below the threshold too (1 dropped them): reprocess --stale redoes scenes.
+    version = "efficientnet-lite3-imagenet:2"
 
     def __init__(self, threshold: float = 0.2) -> None:
         self.threshold = threshold

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import select
 
 from mosaic.backends import Backends
+from mosaic.catalog.images import confident
 from mosaic.catalog.schema import colours, exif, images, tags
 from mosaic.imaging.lab import hex_to_rgb, rgb_to_lab
 from mosaic.vector_layouts import STYLE, orientation_of, style_vector
@@ -68,7 +69,8 @@ class KnownLabels:
         if read and read[0] is backends.catalog and time.monotonic() - read[1] < self.seconds:
             return read[2]
         with backends.catalog.connect() as connection:
-            labels = sorted({label.lower() for label in connection.execute(select(tags.c.label).distinct()).scalars()})
+            labels = sorted({label.lower() for label in connection.execute(
+                select(tags.c.label).where(confident()).distinct()).scalars()})
         self._read = (backends.catalog, time.monotonic(), labels)
         return labels
 
@@ -106,7 +108,8 @@ def candidate_ids(backends: Backends, profile: Profile, modes: Modes, given: Fee
             total = sum(weights.values()) or 1.0
             for label in sorted(related, key=lambda name: -weights[name]):
                 quota = max(10, int(pool * weights[label] / total))
-                rows = connection.execute(select(tags.c.image_id).where(tags.c.label == label).limit(quota)).scalars()
+                rows = connection.execute(select(tags.c.image_id).where(tags.c.label == label, confident())
+                                          .limit(quota)).scalars()
                 for image_id in rows:
                     found.setdefault(image_id)
         if profile.make and (modes.make == "filter" or not found):
@@ -115,7 +118,8 @@ def candidate_ids(backends: Backends, profile: Profile, modes: Modes, given: Fee
                 found.setdefault(image_id)
         if not asks_for_content(profile) and len(found) < pool:
             # Boost-only (or empty) profiles rank the whole recent catalog, boosted images first.
-            query = select(images.c.id).where(images.c.state == "indexed").order_by(images.c.created_at.desc())
+            query = (select(images.c.id).where(images.c.state == "indexed", images.c.deleted_at.is_(None))
+                     .order_by(images.c.created_at.desc()))
             for image_id in connection.execute(query.limit(pool)).scalars():
                 found.setdefault(image_id)
     return list(found), notes
@@ -168,16 +172,16 @@ def load(backends: Backends, ids: list[str]) -> list[Candidate]:
         # The state is checked here, not in SQL: given `state = ?`, SQLite walks the state index
         # (every indexed image, 20 ms at 100k) instead of looking the ids up by primary key.
         rows = [row for row in connection.execute(
-            select(images.c.id, images.c.width, images.c.height, images.c.state, exif.c.make)
+            select(images.c.id, images.c.width, images.c.height, images.c.state, images.c.deleted_at, exif.c.make)
             .select_from(images.outerjoin(exif, exif.c.image_id == images.c.id))
             .where(images.c.id.in_(ids))
-        ) if row.state == "indexed"]
+        ) if row.state == "indexed" and row.deleted_at is None]  # the trash is never recommended
         colour_rows = connection.execute(
             select(colours.c.image_id, colours.c.hex, colours.c.lab_l, colours.c.lab_a, colours.c.lab_b,
                    colours.c.share, colours.c.name).where(colours.c.image_id.in_(ids)).order_by(colours.c.rank)
         ).mappings().all()
         tag_rows = connection.execute(
-            select(tags.c.image_id, tags.c.label, tags.c.score).where(tags.c.image_id.in_(ids))).all()
+            select(tags.c.image_id, tags.c.label, tags.c.score).where(tags.c.image_id.in_(ids), confident())).all()
     palette: dict[str, list[dict]] = {}
     for row in colour_rows:
         palette.setdefault(row["image_id"], []).append(dict(row))

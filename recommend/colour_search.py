@@ -127,9 +127,9 @@ def search_colours(backends: Backends, wanted: list[Wanted], min_share: float = 
         # The state is checked here, not in SQL: without table statistics SQLite would walk ix_images_state.
         rows = [row for row in connection.execute(
             select(colours.c.image_id, colours.c.hex, colours.c.lab_l, colours.c.lab_a, colours.c.lab_b,
-                   colours.c.share, colours.c.name, images.c.state)
+                   colours.c.share, colours.c.name, images.c.state, images.c.deleted_at)
             .join(images, images.c.id == colours.c.image_id).where(colours.c.image_id.in_(pool)))
-            if row.state == "indexed"]
+            if row.state == "indexed" and row.deleted_at is None]
     if not rows:
         return []
     ids = np.array([row.image_id for row in rows])

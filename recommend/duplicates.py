@@ -37,7 +37,7 @@ import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mosaic.backends import Backends
 from mosaic.catalog.images import now
@@ -87,16 +87,17 @@ def _bits(hex_value: str) -> int:
 
 
 def fingerprints_of(connection, ids, indexed_only: bool = True) -> dict[str, tuple[int, int]]:
-    """{image id: (phash, dhash)} as ints, for the ids that have both (and are indexed, when asked)."""
+    """{image id: (phash, dhash)} as ints, for the ids that have both (and are indexed, when asked), never
+    those in the trash: a trashed copy is no longer a member of any group."""
     found: dict[str, dict[str, int]] = {}
     for part in chunks(list(ids)):
-        query = (select(hashes.c.image_id, hashes.c.kind, hashes.c.value, images.c.state)
+        query = (select(hashes.c.image_id, hashes.c.kind, hashes.c.value, images.c.state, images.c.deleted_at)
                  .join(images, images.c.id == hashes.c.image_id)
                  .where(hashes.c.image_id.in_(part), hashes.c.kind.in_(("phash", "dhash"))))
         # The state is checked here, not in SQL: without table statistics SQLite would walk ix_images_state
         # (every indexed image) instead of looking up these few ids.
-        for image_id, kind, value, state in connection.execute(query):
-            if state == "indexed" or not indexed_only:
+        for image_id, kind, value, state, deleted_at in connection.execute(query):
+            if deleted_at is None and (state == "indexed" or not indexed_only):
                 found.setdefault(image_id, {})[kind] = _bits(value)
     return {i: (h["phash"], h["dhash"]) for i, h in found.items() if "phash" in h and "dhash" in h}
 
@@ -105,7 +106,7 @@ def _all_fingerprints(connection) -> dict[str, tuple[int, int]]:
     found: dict[str, dict[str, int]] = {}
     query = (select(hashes.c.image_id, hashes.c.kind, hashes.c.value)
              .join(images, images.c.id == hashes.c.image_id)
-             .where(images.c.state == "indexed", hashes.c.kind.in_(("phash", "dhash"))))
+             .where(images.c.state == "indexed", images.c.deleted_at.is_(None), hashes.c.kind.in_(("phash", "dhash"))))
     for image_id, kind, value in connection.execute(query):
         found.setdefault(image_id, {})[kind] = _bits(value)
     return {i: (h["phash"], h["dhash"]) for i, h in found.items() if "phash" in h and "dhash" in h}
@@ -242,11 +243,12 @@ def _make_groups(backends: Backends, components: list[list[str]]) -> list[Group]
 def group_members(backends: Backends, image_id: str) -> list[str]:
     """The ids of the image's near-duplicate group (itself included), or [image_id] alone.
 
-    UnknownImage when no such image; NotReady when it has no fingerprints yet."""
+    UnknownImage when no such image (or it is in the trash); NotReady when it has no fingerprints yet."""
     with backends.catalog.connect() as connection:
-        state = connection.execute(select(images.c.state).where(images.c.id == image_id)).scalar()
-        if state is None:
+        found = connection.execute(select(images.c.state, images.c.deleted_at).where(images.c.id == image_id)).first()
+        if found is None or found.deleted_at is not None:
             raise UnknownImage(f"no image {image_id!r}")
+        state = found.state
         own = fingerprints_of(connection, [image_id], indexed_only=False)
     if image_id not in own:
         raise NotReady(f"image {image_id} is {state}: it has no perceptual fingerprints yet (made when harvested)",
@@ -344,9 +346,11 @@ class NotAMember(Refused):
     code = "not_a_member"
 
 
-def resolve(backends: Backends, wanted_id: str, keep: str | None = None, listing: Listing | None = None) -> Group:
-    """Mark a current group resolved, keeping `keep` (default: the best member). NotFound when no current
-    group has that id; NotAMember when `keep` is not one of its members. `listing`: as for `all_groups`."""
+def resolve(backends: Backends, wanted_id: str, keep: str | None = None, listing: Listing | None = None,
+            trash_others: bool = False) -> tuple[Group, list[str]]:
+    """Mark a current group resolved, keeping `keep` (default: the best member), and with `trash_others` move the
+    other members to the trash. (group, the ids trashed). NotFound when no current group has that id; NotAMember
+    when `keep` is not one of its members. `listing`: as for `all_groups`."""
     for group in all_groups(backends, listing):
         if group.id == wanted_id:
             break
@@ -361,8 +365,14 @@ def resolve(backends: Backends, wanted_id: str, keep: str | None = None, listing
         when = now()
         connection.execute(duplicate_resolutions.insert().values(
             group_id=group.id, best=kept, members=group.members, resolved_at=when))
+        others = [member for member in group.members if member != kept] if trash_others else []
+        if others:
+            # The trash is only `deleted_at` (gather/trash.py owns restoring and purging): set here, in the same
+            # transaction as the resolution, so the group is never settled with its copies still shown.
+            connection.execute(update(images).where(images.c.id.in_(others), images.c.deleted_at.is_(None))
+                               .values(deleted_at=when))
     group.resolved, group.resolved_at, group.kept = True, when.isoformat(), kept
-    return group
+    return group, others
 
 
 # -- groups among a result list ------------------------------------------------------------------------------------

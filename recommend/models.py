@@ -4,9 +4,10 @@ The recommend request body is `recommend.profile.RecommendRequest` (the profile 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from mosaic.contract import Answer, Body, Limit, Offset, Query
 from recommend import suggestions
@@ -144,3 +145,147 @@ class OneGroup(Answer):
 class Resolve(Body):
     keep: str | None = Field(None, min_length=1, max_length=32,
                              description="the member to keep; the group's best member when left out")
+    trash_others: bool = Field(False, description="move the other members to the trash")
+
+
+class ResolvedGroup(Answer):
+    group: DuplicateGroup
+    trashed: list[str] = Field(description="the members moved to the trash (`trash_others`)")
+
+
+# -- the library: browse, search by words, albums (recommend/library_views.py) ---------------------------------
+
+def _cursor_of(scored: bool):
+    def check(value: str | None) -> str | None:
+        from recommend.library import decode_cursor
+
+        if value is not None:
+            decode_cursor(value, scored=scored)  # ValueError: a 400 naming the cursor
+        return value
+    return check
+
+
+def _query_words(value: str) -> str:
+    from recommend.text_search import parse
+
+    parse(value)  # ValueError: a 400 naming q, with what is wrong
+    return value
+
+
+Name = Field(min_length=1, max_length=200, description="the album's name (unique, any case)")
+LibraryCursor = Annotated[str | None, Field(None, max_length=400, description="next_cursor of the previous page"),
+                          AfterValidator(_cursor_of(False))]
+SearchCursor = Annotated[str | None, Field(None, max_length=400, description="next_cursor of the previous page"),
+                         AfterValidator(_cursor_of(True))]
+ImageIds = Field(min_length=1, max_length=10_000, description="image ids (at most 10,000)")
+Text = Field(None, min_length=1, max_length=128)
+
+
+class LibraryQuery(Query):
+    cursor: LibraryCursor = None
+    limit: Limit(200) = 60
+    from_: date | None = Field(None, alias="from", description="taken on or after this day")
+    to: date | None = Field(None, description="taken on or before this day")
+    make: str | None = Text
+    country: str | None = Field(None, min_length=1, max_length=128, description="a country name or its code")
+    town: str | None = Text
+    tag: str | None = Text
+    colour: str | None = Field(None, min_length=1, max_length=32, description="a colour name in the palette")
+    orientation: Literal["landscape", "portrait", "square"] | None = None
+    state: Literal["stored", "queued", "harvested", "indexed", "failed"] | None = None
+    source: Literal["upload", "url", "unsplash", "folder", "sample"] | None = None
+    album: str | None = Field(None, min_length=1, max_length=200, description="an album's id or name")
+
+
+class Place(Answer):
+    country: str | None
+    country_code: str | None
+    town: str | None
+
+
+class PhotoItem(Answer):
+    id: str
+    thumbnail_url: str
+    url: str
+    width: int | None
+    height: int | None
+    shot_at: str | None = Field(description="when it was taken (naive, as the camera had it), else uploaded (UTC)")
+    taken: bool = Field(description="shot_at is the capture time from EXIF")
+    uploaded_at: str
+    place: Place | None
+    tags: list[str] = Field(description="its top 3 confident labels")
+    state: str
+    source: str
+
+
+class PhotoPage(Answer):
+    photos: list[PhotoItem]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last")
+
+
+class MonthCount(Answer):
+    month: str = Field(description="YYYY-MM")
+    count: int
+
+
+class Months(Answer):
+    months: list[MonthCount]
+
+
+class WordsQuery(Query):
+    q: Annotated[str, Field(min_length=1, max_length=500, description="words and field terms (make:canon year:2019 "
+                            "tag:dog album:trip before:2020-01-01 after: model: country: town: colour:)"),
+                 AfterValidator(_query_words)]
+    limit: Limit(200) = 60
+    cursor: SearchCursor = None
+
+
+class FoundPhoto(PhotoItem):
+    score: float
+    matched: list[str] = Field(description='how the photo met each term: "dog (object)", "make:canon"')
+
+
+class SearchTerms(Answer):
+    words: list[str]
+    fields: dict[str, str]
+
+
+class FoundPage(Answer):
+    results: list[FoundPhoto]
+    next_cursor: str | None
+    terms: SearchTerms
+
+
+class Album(Answer):
+    id: str
+    name: str
+    count: int = Field(description="photos in the album, the trash left out")
+    cover_url: str | None
+    created_at: str
+    updated_at: str
+
+
+class AlbumList(Answer):
+    albums: list[Album]
+
+
+class AlbumName(Body):
+    name: str = Name
+
+
+class AlbumPhotos(Body):
+    ids: list[Annotated[str, Field(min_length=1, max_length=32)]] = ImageIds
+
+
+class AlbumAdded(Answer):
+    added: int
+    album: Album
+
+
+class AlbumRemoved(Answer):
+    removed: int
+    album: Album
+
+
+class AlbumDeleted(Answer):
+    deleted: str

@@ -61,6 +61,8 @@ class RecommendRequest(Profile):
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"how many to skip, at most {MAX_OFFSET}")
     profile_id: str | None = Field(None, min_length=1, max_length=32,
                                    description="a profile saved by an earlier request: its fields fill the gaps")
+    album: str | None = Field(None, min_length=1, max_length=200,
+                              description="only photos of this album (its id or name)")
 
     @model_validator(mode="before")
     @classmethod

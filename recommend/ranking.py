@@ -17,7 +17,16 @@ from sqlalchemy import select
 from mosaic.backends import Backends
 from mosaic.catalog.schema import images
 from mosaic.imaging.lab import ciede2000, hex_to_rgb, rgb_to_lab
-from recommend.candidates import Candidate, KnownLabels, candidate_ids, load, passes_filters, pool_size
+from recommend import albums
+from recommend.candidates import (
+    MAX_POOL,
+    Candidate,
+    KnownLabels,
+    candidate_ids,
+    load,
+    passes_filters,
+    pool_size,
+)
 from recommend.feedback import Feedback, feedback_parts
 from recommend.profile import Profile
 from recommend.results import Scored, fold_duplicates, result_item
@@ -41,14 +50,17 @@ class Page:
 
 def recommend(backends: Backends, profile: Profile, limit: int, offset: int = 0, *, modes: Modes | None = None,
               given: Feedback | None = None, words: WordVectors | None = None,
-              labels: KnownLabels | None = None) -> Page:
-    """`words` and `labels`: the app's (caches.py); without them this call loads its own."""
+              labels: KnownLabels | None = None, album: str | None = None) -> Page:
+    """`words` and `labels`: the app's (caches.py); without them this call loads its own. `album`: an album id,
+    to rank only its photos."""
     modes = modes or Modes()
     given = given or Feedback()
     words = words or WordVectors()
     labels = labels or KnownLabels()
     clock = _Clock()
     ids, notes = candidate_ids(backends, profile, modes, given, pool_size(offset + limit), words, labels)
+    if album is not None:
+        ids = _in_album(backends, album, ids)
     clock.lap("candidates")
     candidates = [c for c in load(backends, ids)
                   if c.id not in given.disliked_ids and passes_filters(profile, modes, c)]
@@ -65,6 +77,15 @@ def recommend(backends: Backends, profile: Profile, limit: int, offset: int = 0,
         message = _empty_message(backends, profile, modes, offset, bool(kept), notes, labels)
     next_offset = offset + limit if len(kept) > offset + limit else None
     return Page(results, offset, limit, next_offset, message, clock.laps)
+
+
+def _in_album(backends: Backends, album: str, ids: list[str]) -> list[str]:
+    """The candidates in the album, then its other photos: the profile's search may have missed a small album's
+    photos, and scoring drops those that meet none of the profile's content."""
+    with backends.catalog.connect() as connection:
+        members = albums.photo_ids(connection, album, MAX_POOL)
+    inside, found = set(members), set(ids)
+    return [image_id for image_id in ids if image_id in inside] + [i for i in members if i not in found]
 
 
 def _score_all(profile: Profile, modes: Modes, given: Feedback, words: WordVectors,

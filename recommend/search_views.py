@@ -6,7 +6,7 @@ GET  /colours?hex=%23rrggbb&hex=...&name=teal&min_share=0.05&max_delta_e=10&limi
 GET  /duplicates?limit=100&offset=0&resolved=true|false
                                                   {"groups": [group, ...], "total": n}
 GET  /duplicates/<image id>                       {"group": group} or {"group": null} (no near-duplicate)
-POST /duplicates/<group id>/resolve               {"group": group} with "resolved": true
+POST /duplicates/<group id>/resolve               {"group": group, "trashed": [ids]} with "resolved": true
 item:  {"id", "score", "explanation", "thumbnail_url", "url"}
 group: {"id", "best", "members" (best first), "resolved", "resolved_at", "reason"}
 """
@@ -23,8 +23,8 @@ from recommend.models import (
     DuplicateGroups,
     DuplicatesQuery,
     GroupOrNone,
-    OneGroup,
     Resolve,
+    ResolvedGroup,
     Results,
     SimilarQuery,
 )
@@ -65,8 +65,9 @@ def duplicate_group(image_id: str):
 
 
 @blueprint.post("/duplicates/<group_id>/resolve")
-@endpoint("Mark a duplicate group as resolved, keeping its best member or the one given.", body=Resolve,
-          mutates=True, answers={200: OneGroup})
+@endpoint("Mark a duplicate group as resolved, keeping its best member or the one given; `trash_others` moves "
+          "the other members to the trash.", body=Resolve, mutates=True, answers={200: ResolvedGroup})
 def resolve_group(group_id: str, body: Resolve):
-    group = duplicates.resolve(backends(), group_id, body.keep, caches.duplicate_listing())
-    return jsonify(group=group.as_json())
+    group, trashed = duplicates.resolve(backends(), group_id, body.keep, caches.duplicate_listing(),
+                                        trash_others=body.trash_others)
+    return jsonify(group=group.as_json(), trashed=trashed)

@@ -76,9 +76,10 @@ def palette_closeness(own: list[dict], others: list[list[dict]]) -> list[tuple[f
 def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = True) -> list[dict]:
     """UnknownImage for no such image; NotReady when it is not indexed (no embedding yet)."""
     with backends.catalog.connect() as connection:
-        state = connection.execute(select(images.c.state).where(images.c.id == image_id)).scalar()
-    if state is None:
+        found = connection.execute(select(images.c.state, images.c.deleted_at).where(images.c.id == image_id)).first()
+    if found is None or found.deleted_at is not None:  # a photo in the trash is gone for everything but restoring
         raise UnknownImage(f"no image {image_id!r}")
+    state = found.state
     if state != "indexed":
         raise NotReady(f"image {image_id} is {state}: similar images need its visual embedding, "
                        "made when it is indexed")
@@ -96,8 +97,9 @@ def similar(backends: Backends, image_id: str, limit: int = 20, blend: bool = Tr
     ids = [hit.id for hit in hits]
     with backends.catalog.connect() as connection:
         # The state is checked here, not in SQL: without table statistics SQLite would walk ix_images_state.
-        indexed = {row.id for row in connection.execute(select(images.c.id, images.c.state)
-                                                        .where(images.c.id.in_(ids))) if row.state == "indexed"}
+        indexed = {row.id for row in connection.execute(select(images.c.id, images.c.state, images.c.deleted_at)
+                                                        .where(images.c.id.in_(ids)))
+                   if row.state == "indexed" and row.deleted_at is None}
         palettes = _palettes(connection, ids + [image_id]) if blend else {}
         labels = _labels(connection, ids + [image_id]) if blend else {}
     own_palette, own_labels = palettes.get(image_id, []), labels.get(image_id, set())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
+from mosaic.catalog.images import confident
 from mosaic.catalog.schema import colours, exif, tags
 from mosaic.imaging.named_colours import NAMED_COLOURS
 
@@ -17,7 +18,7 @@ MAX_PREFIX = 64
 
 def labels(connection: Connection, prefix: str = "", limit: int = 20) -> list[dict]:
     """[{"label", "count"}], most common first; `prefix` matches the start of a label, any case."""
-    return _counted(connection, tags.c.label, tags.c.image_id, prefix, limit, "label")
+    return _counted(connection, tags.c.label, tags.c.image_id, prefix, limit, "label", confident())
 
 
 def makes(connection: Connection, prefix: str = "", limit: int = 20) -> list[dict]:
@@ -33,9 +34,9 @@ def colour_names(connection: Connection) -> list[dict]:
 
 
 def _counted(connection: Connection, column: ColumnElement, image_id: ColumnElement, prefix: str, limit: int,
-             key: str) -> list[dict]:
+             key: str, *where: ColumnElement) -> list[dict]:
     count = func.count(image_id.distinct())
-    query = (select(column, count.label("count")).where(column.is_not(None))
+    query = (select(column, count.label("count")).where(column.is_not(None), *where)
              .group_by(column).order_by(count.desc(), column).limit(limit))
     if prefix:
         # LIKE with an escape character, so a typed % or _ is matched as itself.

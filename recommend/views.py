@@ -10,7 +10,7 @@ from mosaic.catalog.schema import profiles
 from mosaic.contract import endpoint, found
 from mosaic.errors import NotFound
 from mosaic.web import backends, settings
-from recommend import caches, suggestions
+from recommend import albums, caches, suggestions
 from recommend.feedback import counts, load_feedback, record_vote
 from recommend.models import ColourNames, Labels, Makes, RecommendPage, SavedProfile, SuggestionQuery, Vote, Voted
 from recommend.profile import Profile, RecommendRequest
@@ -31,8 +31,12 @@ def recommend_view(body: RecommendRequest):
         given = load_feedback(connection, profile_id)
     current = settings()
     modes = Modes(orientation=current.orientation_preference, make=current.make_preference)
+    album = None
+    if body.album is not None:
+        with backends().catalog.connect() as connection:
+            album = albums.resolve(connection, body.album)
     page = recommend(backends(), profile, body.limit, body.offset, modes=modes, given=given,
-                     words=caches.word_vectors(), labels=caches.known_labels())
+                     words=caches.word_vectors(), labels=caches.known_labels(), album=album)
     answer = {"results": page.results, "profile_id": profile_id, "offset": page.offset, "limit": page.limit,
               "next_offset": page.next_offset}
     if page.message:

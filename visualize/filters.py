@@ -1,7 +1,8 @@
 """The dashboard filters (`from`, `to`, `country`, `make`, `tag` query parameters), built into one WHERE clause.
 
-Every chart restricts its rows with `Filters.restrict(<an image id column>)`: no filter gives `TRUE`; any
-filter gives `image_id IN (SELECT images.id ... WHERE <all filters>)`, the same portable SQL on SQLite and
+Every chart restricts its rows with `Filters.restrict(<an image id column>)`: no filter gives `image_id NOT IN
+(<the ids in the trash>)`; any filter gives `image_id IN (SELECT images.id ... WHERE <all filters>, not in the
+trash)`, the same portable SQL on SQLite and
 PostgreSQL. Dates filter on the photo's date: its capture date (EXIF `taken_at`), else its upload date;
 `to` is inclusive (the whole day).
 """
@@ -12,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
 from mosaic.catalog.schema import exif, images, places, tags
 from mosaic.contract import Query
@@ -76,7 +77,7 @@ class Filters(Query):
 
     def conditions(self) -> list[ColumnElement]:
         """The conditions on images joined (outer) to exif and places."""
-        conditions = []
+        conditions = [images.c.deleted_at.is_(None)]  # the trash is never charted
         if self.date_from:
             conditions.append(_photo_date_at_least(datetime.combine(self.date_from, time())))
         if self.date_to:
@@ -98,9 +99,12 @@ class Filters(Query):
         return select(images.c.id).select_from(joined).where(*self.conditions())
 
     def restrict(self, image_id: ColumnElement) -> ColumnElement:
-        """The WHERE condition keeping only filtered photos, on any column holding an image id."""
+        """The WHERE condition keeping only filtered photos (never those in the trash), on any column holding an
+        image id."""
         if not self.active:
-            return true()
+            # Without filters, leaving the trash out reads the few trashed ids from ix_images_trash, rather than
+            # every live photo's id.
+            return image_id.not_in(select(images.c.id).where(images.c.deleted_at.is_not(None)).correlate(None))
         return image_id.in_(self.image_ids())
 
 

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import SearchBox from "@/components/SearchBox";
 import TokenSetting from "@/components/TokenSetting";
 import "./globals.css";
 
@@ -10,13 +11,16 @@ export const metadata: Metadata = {
 };
 
 const PAGES = [
-  ["/", "Discover"],
+  ["/", "Library"],
+  ["/albums", "Albums"],
+  ["/discover", "Discover"],
   ["/upload", "Upload"],
   ["/import", "Import"],
   ["/colours", "Colours"],
   ["/duplicates", "Duplicates"],
   ["/dashboards", "Dashboards"],
   ["/status", "Status"],
+  ["/trash", "Trash"],
 ] as const;
 
 export default function RootLayout({ children }: { children: React.ReactNode }) {
@@ -35,6 +39,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
               </Link>
             ))}
           </nav>
+          <SearchBox />
           <TokenSetting />
         </header>
         <main id="main">{children}</main>

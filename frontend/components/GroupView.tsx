@@ -2,11 +2,13 @@ import Link from "next/link";
 import { DuplicateGroup, photoHref } from "@/lib/api";
 
 /** A near-duplicate group: every member's thumbnail, the best one marked, and why it is the best. */
-/** `onKeep`: offer "Keep this one" on every member (resolves the group keeping that copy). */
-export default function GroupView({ group, current, onKeep }: {
+/** `onKeep`: offer "Keep this one" on every member (resolves the group keeping that copy); `onKeepTrash`: also
+ *  "Keep this one, move the others to the trash". */
+export default function GroupView({ group, current, onKeep, onKeepTrash }: {
   group: DuplicateGroup;
   current?: string;
   onKeep?: (id: string) => void;
+  onKeepTrash?: (id: string) => void;
 }) {
   const details = new Map(group.details.map((member) => [member.id, member]));
   return (
@@ -28,6 +30,12 @@ export default function GroupView({ group, current, onKeep }: {
             {onKeep && (
               <button type="button" className="keep" onClick={() => onKeep(id)}>
                 Keep this one<span className="visually-hidden">— {details.get(id)?.name ?? id}, mark resolved</span>
+              </button>
+            )}
+            {onKeepTrash && (
+              <button type="button" className="keep-trash" onClick={() => onKeepTrash(id)}>
+                Keep this one, move the others to the trash
+                <span className="visually-hidden"> — keep {details.get(id)?.name ?? id}</span>
               </button>
             )}
           </li>

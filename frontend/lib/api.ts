@@ -53,9 +53,16 @@ export async function getJson<T>(url: string): Promise<T> {
 }
 
 export async function postJson<T>(url: string, payload: unknown): Promise<T> {
+  return sendJson<T>("POST", url, payload);
+}
+
+/** A change with a JSON body (DELETE sends none). */
+export async function sendJson<T>(method: "POST" | "PATCH" | "DELETE", url: string, payload?: unknown): Promise<T> {
+  if (method === "DELETE")
+    return parse<T>(await fetch(url, { method, headers: { Accept: "application/json", ...authorization() } }));
   return parse<T>(
     await fetch(url, {
-      method: "POST",
+      method,
       headers: { "Content-Type": "application/json", Accept: "application/json", ...authorization() },
       body: JSON.stringify(payload ?? {}),
     }),
@@ -80,7 +87,7 @@ export function photoHref(id: string): string {
 // a field is narrowed here to what the view answers, marked LOCAL: to be replaced by the generated type once
 // the document declares that field.
 
-type Method = "get" | "post";
+type Method = "get" | "post" | "patch" | "delete";
 /** The methods `path` has (a path without POST is `post?: never` in the generated types). */
 type MethodOf<P extends keyof paths> = { [M in Method]-?: undefined extends paths[P][M] ? never : M }[Method];
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
@@ -106,42 +113,31 @@ type Narrowed<Base, Fields> = { [K in keyof Base as K extends keyof Fields ? nev
 // (Not Omit<Base, keyof Fields>, which drops every named field of a Base with an index signature:
 // pydantic's additionalProperties.)
 
-// LOCAL: `message` (when nothing was stored) is not declared.
-export type UploadResponse = Narrowed<ApiAnswer<"/gather/uploads", "post", 201>, { message?: string }>;
+export type UploadResponse = ApiAnswer<"/gather/uploads", "post", 201>;
 
 export type FileResult = UploadResponse["files"][number];
 
-// LOCAL: the batch's `counts` and `files` are plain objects in the document.
-export type BatchFile = FileResult & { state?: string | null; error?: string | null };
-export type Batch = Narrowed<ApiAnswer<"/gather/batches/{batch_id}", "get">, {
-  counts: Record<string, number>;
-  files: BatchFile[];
-}>;
+export type Batch = ApiAnswer<"/gather/batches/{batch_id}", "get">;
+export type BatchFile = Batch["files"][number];
 
 export type ExplanationPart = { text?: string; met?: boolean; score?: number; [key: string]: unknown };
 
 // The explanation is a plain object in the document: each page reads the parts it shows (ExplanationPart).
-export type Recommendation = Narrowed<ApiAnswer<"/recommend/similar/{image_id}", "get">["results"][number], {
-  summary?: string; // LOCAL: not declared yet
-}>;
+export type Recommendation = ApiAnswer<"/recommend/similar/{image_id}", "get">["results"][number];
 
 // The native profile (the body also takes the original platform's {"preferences": {...}}, unused here).
 export type RecommendRequest = Exclude<ApiBody<"/recommend/recommend", "post">, { preferences: unknown }>;
 
-export type RecommendResponse = Narrowed<ApiAnswer<"/recommend/recommend", "post">, {
-  results: Recommendation[];
-  message?: string | null; // LOCAL: null when there is nothing to say
-}>;
+export type RecommendResponse = ApiAnswer<"/recommend/recommend", "post">;
 
-export type Results = Narrowed<ApiAnswer<"/recommend/similar/{image_id}", "get">, { results: Recommendation[] }>;
+export type Results = ApiAnswer<"/recommend/similar/{image_id}", "get">;
 
 // A saved profile's preferences: the profile fields of a recommend request, every one present.
 export type Preferences = Required<Omit<RecommendRequest, "limit" | "offset" | "profile_id">>;
 
-// LOCAL: `preferences` and `feedback` are plain objects in the document.
+// LOCAL: `preferences` is a plain object in the document.
 export type SavedProfile = Narrowed<ApiAnswer<"/recommend/profiles/{profile_id}", "get">, {
   preferences: Preferences;
-  feedback: { likes?: number; dislikes?: number };
 }>;
 
 export type Feedback = ApiAnswer<"/recommend/feedback", "post">;
@@ -149,32 +145,20 @@ export type FeedbackRequest = ApiBody<"/recommend/feedback", "post">;
 
 export type Health = ApiAnswer<"/harvest/api/v1/health", "get">;
 
-// LOCAL: the gateway's health also links the lab and the API docs; the document lists only `services`.
+// LOCAL: the document declares `links` as names to URLs; the page reads these two (the lab's is absent or null
+// when the lab is not running).
 export type GatewayHealth = Narrowed<ApiAnswer<"/api/v1/health", "get">, {
   links: { lab: string | null; api_docs: string };
 }>;
 
-// LOCAL: beside `step_failures`, the document declares only `counts` and `degraded`, as plain objects.
-export type PipelineStatus = Narrowed<ApiAnswer<"/harvest/status", "get">, {
-  counts: Record<string, number>;
-  degraded: Record<string, string>;
-  total: number | null;
-  rate_per_minute: number | null;
-  oldest_waiting: { id: string; name: string; state: string; since: string } | null;
-  recent_failures: { id: string; name: string; reason: string | null; at: string }[];
-  unavailable?: Record<string, string>;
-  dead_letters: number | null;
-  queues: Record<string, { depth: number | null; dead_count: number | null;
-                           dead: { error: string | null; attempts: number }[] }>;
-}>;
+export type PipelineStatus = ApiAnswer<"/harvest/status", "get">;
 
 export type Retried = ApiAnswer<"/harvest/retry", "post">;
 
-// LOCAL: the document declares an image's `id`, `state`, `features` and `failed_steps` only.
+// LOCAL: the document declares a photo's colours, tags and place as plain objects, and its catalog columns
+// (original_name to created_at) only as additional properties.
 export type PaletteColour = { rank: number; hex: string; share: number; name: string | null };
-export type DetectedObject = { label: string; score: number; box: [number, number, number, number] };
 export type Tag = { label: string; source: string; score: number | null };
-export type Rendition = { url: string; width: number; height: number; bytes: number; mime: string };
 export type Place = {
   latitude: number;
   longitude: number;
@@ -191,44 +175,28 @@ export type ImageDetails = Narrowed<ApiAnswer<"/harvest/images/{image_id}", "get
   height: number | null;
   error: string | null;
   created_at: string;
-  exif: Record<string, unknown> | null;
+  deleted_at?: string | null; // in the trash since (absent or null: not in the trash)
   colours: PaletteColour[];
-  objects: DetectedObject[];
   tags: Tag[];
   place: Place | null;
-  renditions: Record<string, Rendition>;
-  url: string;
 }>;
 
-// LOCAL: a group's `members` are untyped and `details` plain objects in the document.
+// LOCAL: a group's `details` are plain objects in the document.
 export type DuplicateMember = {
   id: string; name: string | null; width: number; height: number; bytes: number; exif_fields: number;
 };
-type Narrow<Group> = Narrowed<Group, { members: string[]; details: DuplicateMember[] }>;
+type Narrow<Group> = Narrowed<Group, { details: DuplicateMember[] }>;
 export type DuplicateGroup = Narrow<ApiAnswer<"/recommend/duplicates", "get">["groups"][number]>;
 export type Duplicates = Narrowed<ApiAnswer<"/recommend/duplicates", "get">, { groups: DuplicateGroup[] }>;
 export type DuplicateOf = Narrowed<ApiAnswer<"/recommend/duplicates/{image_id}", "get">, { group: DuplicateGroup | null }>;
-export type Resolved = Narrowed<ApiAnswer<"/recommend/duplicates/{group_id}/resolve", "post">, { group: DuplicateGroup }>;
-// LOCAL: `{}` keeps the best member; the document makes `keep` required whenever a body is sent.
-export type ResolveRequest = ApiBody<"/recommend/duplicates/{group_id}/resolve", "post"> | Record<string, never>;
-
-// LOCAL: an import run is declared with `id`, `source` and `state` only.
-export type ImportRun = Narrowed<ApiAnswer<"/gather/imports/{import_id}", "get">, {
-  kind: string;
-  source: string;
-  state: "queued" | "running" | "completed" | "failed";
-  total: number;
-  stored: number;
-  duplicates: number;
-  skipped: number;
-  failed: number;
-  bad_rows: number;
-  message: string | null;
-  batch_id: string | null;
-  started_at: string;
-  updated_at: string;
+export type Resolved = Narrowed<ApiAnswer<"/recommend/duplicates/{group_id}/resolve", "post">, {
+  group: DuplicateGroup;
 }>;
-export type Imports = Narrowed<ApiAnswer<"/gather/imports", "get">, { imports: ImportRun[] }>;
+// `keep` defaults to the best member; `trash_others` moves the rest to the trash.
+export type ResolveRequest = ApiBody<"/recommend/duplicates/{group_id}/resolve", "post">;
+
+export type Imports = ApiAnswer<"/gather/imports", "get">;
+export type ImportRun = Imports["imports"][number];
 export type DatasetImportRequest = ApiBody<"/gather/imports", "post">;
 export type UrlImportRequest = ApiBody<"/gather/imports/urls", "post">;
 
@@ -242,6 +210,31 @@ export type Makes = ApiAnswer<"/recommend/makes", "get">;
 export type Make = Makes["makes"][number];
 export type ColourNames = ApiAnswer<"/recommend/colour-names", "get">;
 export type ColourName = ColourNames["colours"][number];
+
+// -- the Library: browse, search, trash, albums -------------------------------------------------------------------
+
+export type PhotoPage = ApiAnswer<"/recommend/photos", "get">;
+export type PhotoItem = PhotoPage["photos"][number];
+export type PhotoFilters = ApiQuery<"/recommend/photos", "get">;
+export type Months = ApiAnswer<"/recommend/photos/months", "get">;
+export type SearchPage = ApiAnswer<"/recommend/search", "get">;
+export type SearchItem = SearchPage["results"][number];
+export type TrashPage = ApiAnswer<"/gather/trash", "get">;
+export type TrashItem = TrashPage["photos"][number];
+export type Trashed = ApiAnswer<"/gather/images/{image_id}", "delete">;
+export type Restored = ApiAnswer<"/gather/images/{image_id}/restore", "post">;
+export type BulkDelete = ApiBody<"/gather/images/delete", "post">;
+export type BulkDeleted = ApiAnswer<"/gather/images/delete", "post">;
+export type BulkRestore = ApiBody<"/gather/images/restore", "post">;
+export type BulkRestored = ApiAnswer<"/gather/images/restore", "post">;
+export type Emptying = ApiAnswer<"/gather/trash/empty", "post", 202>;
+export type Albums = ApiAnswer<"/recommend/albums", "get">;
+export type Album = ApiAnswer<"/recommend/albums/{album_id}", "get">;
+export type AlbumName = ApiBody<"/recommend/albums", "post">;
+export type AlbumDeleted = ApiAnswer<"/recommend/albums/{album_id}", "delete">;
+export type AlbumPhotos = ApiBody<"/recommend/albums/{album_id}/photos", "post">;
+export type AlbumAdded = ApiAnswer<"/recommend/albums/{album_id}/photos", "post">;
+export type AlbumRemoved = ApiAnswer<"/recommend/albums/{album_id}/photos/remove", "post">;
 
 /** One upload request with the browser's progress events (fetch has none for request bodies). */
 export function uploadFiles(files: File[], onProgress: (loaded: number, total: number) => void): Promise<UploadResponse> {

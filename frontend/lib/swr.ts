@@ -4,6 +4,7 @@
 
 import { useEffect, useState } from "react";
 import useSWR, { type SWRConfiguration } from "swr";
+import useSWRInfinite from "swr/infinite";
 import { getJson } from "./api";
 
 /** GET `url` (null: not yet) as JSON of type T. */
@@ -24,4 +25,28 @@ export function useDebounced<T>(value: T, ms: number): T {
     return () => clearTimeout(timer);
   }, [value, ms]);
   return settled;
+}
+
+/** Pages of `url` (null: not yet) followed by their `next_cursor`: `more()` asks for the next one. */
+export function useCursorPages<T extends { next_cursor: string | null }>(url: string | null) {
+  const pages = useSWRInfinite<T, Error>(
+    (index, previous: T | null) => {
+      if (!url) return null;
+      if (index === 0) return url;
+      if (!previous?.next_cursor) return null;
+      return `${url}${url.includes("?") ? "&" : "?"}cursor=${encodeURIComponent(previous.next_cursor)}`;
+    },
+    getJson<T>,
+    { revalidateFirstPage: false, revalidateOnFocus: false },
+  );
+  const loaded = pages.data ?? [];
+  const last = loaded[loaded.length - 1];
+  const loading = pages.isLoading || (pages.size > 0 && loaded.length < pages.size && !pages.error);
+  return {
+    ...pages,
+    loaded,
+    hasMore: !!last?.next_cursor,
+    loading,
+    more: () => pages.setSize((size) => (loaded.length < size ? size : size + 1)),
+  };
 }

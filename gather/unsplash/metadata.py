@@ -20,6 +20,7 @@ from sqlalchemy import Connection, String, column, delete, insert, select, table
 
 from gather.unsplash.reader import BadRow, Row, find_parts, read
 from mosaic.backends import Backends
+from mosaic.catalog import documents
 from mosaic.catalog.images import now
 from mosaic.catalog.rows import upsert
 from mosaic.catalog.schema import dataset_colours, dataset_keywords, dataset_photos
@@ -330,6 +331,8 @@ def link_image(connection: Connection, photo_id: str, image_id: str) -> bool:
         .where(dataset_photos.c.dataset == DATASET, dataset_photos.c.photo_id == photo_id)
         .values(image_id=image_id, updated_at=now())
     )
+    if linked.rowcount:
+        documents.rebuild(connection, [image_id])  # its description and keywords, searchable by words
     return linked.rowcount > 0
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 
 from mosaic.catalog.rows import plain
 from mosaic.catalog.schema import colours, exif, features, hashes, images, objects, places, renditions, tags
 
 STATES = ("stored", "queued", "harvested", "indexed", "failed")
+# The harvest worker keeps each photo's top scene labels even when the classifier is unsure, so that words can
+# reach every photo (search ranks those low); what shows a photo's tags shows only scenes scoring this much.
+CONFIDENT_SCENE_SCORE = 0.2
 
 
 def now() -> datetime:
@@ -41,6 +44,15 @@ def replace_children(connection: Connection, table, image_id: str, rows: list[di
         connection.execute(insert(table), [{"image_id": image_id, **row} for row in rows])
 
 
+def confident(table=tags) -> ColumnElement:
+    """The tags worth showing: every object, dataset and user tag, and the scenes the classifier was sure of."""
+    return or_(table.c.source != "scene", table.c.score.is_(None), table.c.score >= CONFIDENT_SCENE_SCORE)
+
+
+def is_confident(source: str, score: float | None) -> bool:
+    return source != "scene" or score is None or score >= CONFIDENT_SCENE_SCORE
+
+
 def image_details(connection: Connection, image_id: str) -> dict | None:
     """Everything the catalog knows about one image, JSON-ready."""
     image = get_image(connection, image_id)
@@ -55,7 +67,7 @@ def image_details(connection: Connection, image_id: str) -> dict | None:
 
     exif_rows = rows(exif)
     place_rows = rows(places)
-    tag_rows = rows(tags, tags.c.score.desc())
+    tag_rows = [row for row in rows(tags, tags.c.score.desc()) if is_confident(row["source"], row["score"])]
     feature_rows = rows(features, features.c.name)
     return {
         **plain(image),

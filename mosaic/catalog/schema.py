@@ -399,3 +399,17 @@ album_photos = Table(
     Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True, index=True),
     Column("added_at", DateTime(timezone=True), nullable=False),
 )
+
+# -- search by words (recommend/text_search.py, mosaic/catalog/documents.py) -----------------------------------
+# One document per photo, rebuilt when what it is made of changes. The full-text indexes are each engine's own
+# and live in migration 0010 only: on PostgreSQL GIN indexes on to_tsvector('simple', body) and (…, weak), on
+# SQLite the FTS5 table `search_fts` (external content: rowid = id, kept in step by triggers).
+search_documents = Table(
+    "search_documents",
+    metadata,
+    # An integer key: SQLite FTS5 addresses rows by an integer rowid, and VACUUM keeps an INTEGER PRIMARY KEY.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("body", Text, nullable=False),  # every word the photo is searched by (normalised)
+    Column("weak", Text, nullable=False),  # scene labels the classifier was unsure of: found, ranked low
+)

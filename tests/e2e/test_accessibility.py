@@ -76,7 +76,7 @@ def test_discover(page, platform):
     from playwright.sync_api import expect
 
     base, ids = platform
-    page.goto(f"{base}/")
+    page.goto(f"{base}/discover")
     expect(page.locator("#make-choices option")).not_to_have_count(0)
     # The header's token form, open: it is on every page.
     page.get_by_text("API token", exact=True).click()
@@ -87,7 +87,7 @@ def test_discover(page, platform):
     cards = page.get_by_role("list", name="Recommended photos").locator("li.result")
     expect(cards.first).to_be_visible(timeout=SLOW)
     expect(page).to_have_title("Discover · Mosaic")
-    _assert_accessible(page, "/")
+    _assert_accessible(page, "/discover")
 
 
 def test_upload(page, platform, photos_dir):
@@ -185,3 +185,61 @@ def test_photo(page, platform, name):
                            "return i && i.complete && i.naturalWidth > 0; })()")
     expect(page).to_have_title("Photo · Mosaic")
     _assert_accessible(page, f"/photo ({name})")
+
+
+def test_library(page, platform):
+    from playwright.sync_api import expect
+
+    base, ids = platform
+    page.goto(f"{base}/")
+    expect(page.locator("li.tile")).to_have_count(len(ids))
+    expect(page.get_by_role("navigation", name="Timeline").get_by_role("button").first).to_be_visible()
+    page.get_by_text("Filters", exact=True).click()
+    expect(page.locator("#f-tag option")).not_to_have_count(1)
+    # A selection: the toolbar's album picker shows.
+    page.locator(f"li.tile[data-image-id='{ids['dog.jpg']}'] input.pick").check()
+    expect(page.get_by_role("button", name="Add to album")).to_be_visible()
+    expect(page).to_have_title("Library · Mosaic")
+    _assert_accessible(page, "/")
+
+
+def test_search(page, platform):
+    from playwright.sync_api import expect
+
+    base, _ = platform
+    page.goto(f"{base}/search?q=dog")
+    expect(page.locator("li.tile").first).to_be_visible(timeout=SLOW)
+    expect(page).to_have_title("Search · Mosaic")
+    _assert_accessible(page, "/search")
+
+
+def test_albums_and_an_album(page, platform):
+    from playwright.sync_api import expect
+
+    base, ids = platform
+    album = requests.post(f"{base}/recommend/albums", json={"name": "Birds"}, timeout=10).json()
+    requests.post(f"{base}/recommend/albums/{album['id']}/photos", json={"ids": [ids["eagle.jpg"], ids["kite.jpg"]]},
+                  timeout=10).raise_for_status()
+    page.goto(f"{base}/albums")
+    expect(page.locator("li.album")).to_have_count(1)
+    expect(page).to_have_title("Albums · Mosaic")
+    _assert_accessible(page, "/albums")
+    page.goto(f"{base}/album?id={album['id']}")
+    expect(page.locator("li.tile")).to_have_count(2)
+    expect(page).to_have_title("Album · Mosaic")
+    _assert_accessible(page, "/album")
+
+
+def test_trash(page, platform):
+    from playwright.sync_api import expect
+
+    base, ids = platform
+    requests.delete(f"{base}/gather/images/{ids['kite.jpg']}", timeout=10).raise_for_status()
+    page.goto(f"{base}/trash")
+    expect(page.locator("li.tile")).to_have_count(1)
+    expect(page).to_have_title("Trash · Mosaic")
+    _assert_accessible(page, "/trash")
+    page.get_by_role("button", name="Empty trash").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    _assert_accessible(page, "/trash (confirm)")
+    page.get_by_role("button", name="Cancel").click()

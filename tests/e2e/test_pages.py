@@ -221,7 +221,7 @@ def test_discover_with_suggestions_more_like_this_and_a_saved_profile(page, shot
 
     base, ids = platform
     _sign_in(page)
-    page.goto(f"{base}/")
+    page.goto(f"{base}/discover")
     expect(page.locator("#make-choices option[value=Canon]")).to_have_count(1)
     expect(page.locator("#make-choices option[value=Pentax]")).to_have_count(1)
     page.get_by_label("Tags (up to 5)").fill("do")
@@ -236,7 +236,7 @@ def test_discover_with_suggestions_more_like_this_and_a_saved_profile(page, shot
     page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_role("status")).to_contain_text("Profile saved as “dogs”")
     page.get_by_role("button", name=f"Like photo {ids['dog.jpg']}", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("Results updated after your like.")
+    expect(page.get_by_role("status")).to_contain_text("Results updated after your like.", timeout=SLOW)
     shot(page, "discover-suggested")
 
     # More like this: the dog's similar photos replace the results.
@@ -249,10 +249,10 @@ def test_discover_with_suggestions_more_like_this_and_a_saved_profile(page, shot
     shot(page, "discover-more-like-this")
 
     # A fresh visit loads the saved profile back: its tags, make and feedback.
-    page.goto(f"{base}/")
+    page.goto(f"{base}/discover")
     page.get_by_label("Saved profile", exact=True).select_option(label="dogs")
     page.get_by_role("button", name="Load profile").click()
-    expect(page.get_by_role("status")).to_contain_text("Loaded “dogs” (1 likes, 0 dislikes)")
+    expect(page.get_by_role("status")).to_contain_text("Loaded “dogs” (1 likes, 0 dislikes)", timeout=SLOW)
     expect(page.get_by_role("list", name="Chosen tags")).to_contain_text("dog")
     expect(page.get_by_label("Camera make")).to_have_value("Canon")
     expect(cards.first).to_be_visible()

@@ -26,7 +26,7 @@ from tests.servers import postgres, rabbitmq
 pytestmark = pytest.mark.servers
 
 SOURCES = ("dog.jpg", "eagle.jpg", "giraffe.jpg", "horses.jpg", "kite.jpg", "person.jpg", "scream.jpg")
-WORKER_VERBS = ("dispatcher", "processor", "import-worker", "harvest-worker")
+WORKER_VERBS = ("dispatcher", "processor", "import-worker", "harvest-worker", "purger")
 OUTAGE_SECONDS = 6.0
 WAITING = ("stored", "queued", "harvested")
 

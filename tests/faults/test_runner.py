@@ -24,7 +24,7 @@ import requests
 from gateway.runner import Child, Supervisor
 from tests.servers import free_port
 
-WORKER_VERBS = ("dispatcher", "processor", "import-worker", "harvest-worker")
+WORKER_VERBS = ("dispatcher", "processor", "import-worker", "harvest-worker", "purger")
 
 
 @dataclass

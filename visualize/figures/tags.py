@@ -19,8 +19,9 @@ import plotly.graph_objects as go
 from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
+from mosaic.catalog.images import confident
 from mosaic.catalog.schema import tags
 from visualize.figures.common import empty
 from visualize.filters import Filters
@@ -36,7 +37,7 @@ def _photos_per_label(filters: Filters, categories: tuple[str, ...] = (), limit:
     Read from the (label, image_id, source) index (migration 0007): each label's photos come in order.
     """
     photos = func.count(func.distinct(tags.c.image_id))
-    query = select(tags.c.label, photos).where(filters.restrict(tags.c.image_id))
+    query = select(tags.c.label, photos).where(filters.restrict(tags.c.image_id), confident())
     if categories:
         query = query.where(or_(*(func.lower(tags.c.label).contains(word.lower(), autoescape=True)
                                   for word in categories)))
@@ -52,7 +53,8 @@ def top_tags(connection: Connection, filters: Filters):
     labels = [r[0] for r in top]
     rows = connection.execute(
         select(tags.c.source, tags.c.label, func.count())
-        .where(tags.c.label.in_(labels), filters.restrict(tags.c.image_id)).group_by(tags.c.source, tags.c.label)
+        .where(tags.c.label.in_(labels), filters.restrict(tags.c.image_id), confident())
+        .group_by(tags.c.source, tags.c.label)
     ).all()
     sources = sorted({r[0] for r in rows})
     counts = {(source, label): count for source, label, count in rows}
@@ -91,7 +93,7 @@ def _co_occurrence(connection: Connection, filters: Filters, labels: list[str]) 
     """Photos having both labels[i] and labels[j] (the diagonal: photos having labels[i])."""
     # Other labels become NULL, which the aggregate skips; filtering them in WHERE instead would make SQLite
     # read the label index and sort by photo, where the primary key already comes in photo order.
-    chosen = case((tags.c.label.in_(labels), tags.c.label))
+    chosen = case((and_(tags.c.label.in_(labels), confident()), tags.c.label))
     per_photo = (select(func.aggregate_strings(chosen, SEPARATOR).label("labels"))
                  .where(filters.restrict(tags.c.image_id)).group_by(tags.c.image_id).subquery())
     sets = connection.execute(select(per_photo.c.labels, func.count()).group_by(per_photo.c.labels)).all()

@@ -17,14 +17,17 @@ export default function DuplicatesPage() {
   const total = data?.total ?? 0;
   const shownError = error || loadError?.message;
 
-  async function resolve(group: DuplicateGroup, keep?: string) {
+  async function resolve(group: DuplicateGroup, keep?: string, trashOthers = false) {
     setBusy(group.id);
     setError("");
     try {
-      const answer = await postJson<Resolved>(`/recommend/duplicates/${encodeURIComponent(group.id)}/resolve`,
-                                              (keep ? { keep } : {}) satisfies ResolveRequest);
+      const body: ResolveRequest = keep ? { keep } : {};
+      if (trashOthers) body.trash_others = true;
+      const answer = await postJson<Resolved>(`/recommend/duplicates/${encodeURIComponent(group.id)}/resolve`, body);
       const kept = answer.group.kept === answer.group.best ? "the best photo" : "the photo you chose";
-      setNote(`Group of ${answer.group.members.length} resolved: ${kept} is kept.`);
+      const moved = answer.trashed.length
+        ? ` ${answer.trashed.length} other${answer.trashed.length === 1 ? "" : "s"} moved to the trash.` : "";
+      setNote(`Group of ${answer.group.members.length} resolved: ${kept} is kept.${moved}`);
       await mutate();
     } catch (e) {
       setError(message(e));
@@ -70,7 +73,8 @@ export default function DuplicatesPage() {
                   Group {i + 1}: {group.members.length} photos
                 </h3>
                 <GroupView group={group}
-                           onKeep={group.resolved || busy !== null ? undefined : (id) => resolve(group, id)} />
+                           onKeep={group.resolved || busy !== null ? undefined : (id) => resolve(group, id)}
+                           onKeepTrash={group.resolved || busy !== null ? undefined : (id) => resolve(group, id, true)} />
                 {!group.resolved && (
                   <button type="button" className="primary" disabled={busy !== null}
                           onClick={() => resolve(group)}>

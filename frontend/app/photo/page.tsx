@@ -3,10 +3,11 @@
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { Suspense, useState } from "react";
+import AlbumPicker from "@/components/AlbumPicker";
 import GroupView from "@/components/GroupView";
 import ResultGrid from "@/components/ResultGrid";
 import WorldPin from "@/components/WorldPin";
-import { DuplicateOf, ImageDetails, Recommendation, Results } from "@/lib/api";
+import { DuplicateOf, ImageDetails, message, postJson, Recommendation, Restored, Results, sendJson, Trashed } from "@/lib/api";
 import { useApi } from "@/lib/swr";
 
 function percent(share: number): string {
@@ -33,6 +34,10 @@ function Photo({ id }: { id: string }) {
   const similar = useApi<Results>(`/recommend/similar/${base}?limit=12`);
   const duplicates = useApi<DuplicateOf>(`/recommend/duplicates/${base}`);
   const [boxes, setBoxes] = useState(true);
+  // What this page changed since it loaded: the details' deleted_at is as of the load.
+  const [trashed, setTrashed] = useState<Trashed | null | undefined>(undefined);
+  const [note, setNote] = useState("");
+  const [error, setError] = useState("");
 
   const image = details.data;
   if (!image)
@@ -44,6 +49,29 @@ function Photo({ id }: { id: string }) {
       <p className="muted">Loading…</p>
     );
 
+  const deletedAt = trashed === undefined ? image.deleted_at ?? null : trashed?.deleted_at ?? null;
+
+  async function trash() {
+    setError("");
+    try {
+      setTrashed(await sendJson<Trashed>("DELETE", `/gather/images/${base}`));
+      setNote("");
+    } catch (e) {
+      setError(message(e));
+    }
+  }
+
+  async function restore() {
+    setError("");
+    try {
+      await postJson<Restored>(`/gather/images/${base}/restore`, {});
+      setTrashed(null);
+      setNote("Restored to the Library.");
+    } catch (e) {
+      setError(message(e));
+    }
+  }
+
   const exif = Object.entries(image.exif ?? {}).filter(([, value]) => value !== null && value !== "");
   const preview = image.renditions.preview?.url ?? `${image.url}?size=preview`;
   return (
@@ -53,6 +81,26 @@ function Photo({ id }: { id: string }) {
         {image.width}×{image.height} px · {image.mime} · {kilobytes(image.bytes)} · {image.state}
         {image.error ? `: ${image.error}` : ""}
       </p>
+      <div className="row card photo-actions">
+        {deletedAt ? (
+          <p className="in-trash" role="status">
+            In the trash since {new Date(deletedAt).toLocaleString("en")}
+            {trashed?.purge_after ? `, deleted for good after ${new Date(trashed.purge_after).toLocaleDateString("en")}` : ""}.{" "}
+            <button type="button" onClick={restore}>
+              Restore
+            </button>
+          </p>
+        ) : (
+          <>
+            <AlbumPicker ids={[image.id]} idPrefix="photo" onDone={setNote} />
+            <button type="button" className="danger" onClick={trash}>
+              Delete
+            </button>
+          </>
+        )}
+        <span aria-live="polite" className="note">{note}</span>
+        {error && <span role="alert" className="error">{error}</span>}
+      </div>
 
       <div className="photo-layout">
         <section aria-labelledby="image-heading" className="card">
@@ -202,7 +250,7 @@ function PhotoFromQuery() {
       <>
         <h1>Photo</h1>
         <p role="alert" className="error">
-          No photo chosen: open a photo from <Link href="/">Discover</Link> or <Link href="/colours">Colours</Link>.
+          No photo chosen: open a photo from the <Link href="/">Library</Link>, <Link href="/discover">Discover</Link> or <Link href="/colours">Colours</Link>.
         </p>
       </>
     );

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-# The work queues, named once: photos to harvest, harvested photos to index, imports to run.
-HARVEST, PROCESS, IMPORTS = "harvest", "process", "imports"
-QUEUES = (HARVEST, PROCESS, IMPORTS)
+# The work queues, named once: photos to harvest, harvested photos to index, imports to run, photos to purge.
+HARVEST, PROCESS, IMPORTS, PURGE = "harvest", "process", "imports", "purge"
+QUEUES = (HARVEST, PROCESS, IMPORTS, PURGE)
 
 
 @dataclass
