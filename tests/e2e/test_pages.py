@@ -83,6 +83,8 @@ def test_photo_page_shows_everything_known_about_a_photo(page, shot, platform):
     expect(similar.first).to_be_visible()
     shown = set(similar.evaluate_all("cards => cards.map(c => c.dataset.imageId)"))
     assert shown and not shown & {ids["dog.jpg"], ids["dog-half.jpg"]}, shown
+    # Thumbnails load lazily, as a reader scrolls to them.
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_function("[...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)")
     shot(page, "photo")
     # A similar photo's thumbnail opens its own page.
