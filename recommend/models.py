@@ -177,7 +177,8 @@ LibraryCursor = Annotated[str | None, Field(None, max_length=400, description="n
                           AfterValidator(_cursor_of(False))]
 SearchCursor = Annotated[str | None, Field(None, max_length=400, description="next_cursor of the previous page"),
                          AfterValidator(_cursor_of(True))]
-ImageIds = Field(min_length=1, max_length=10_000, description="image ids (at most 10,000)")
+MAX_IDS = 10_000  # ids per album change: the contract bounds them, so the domain never sees more
+ImageIds = Field(min_length=1, max_length=MAX_IDS, description=f"image ids (at most {MAX_IDS:,})")
 Text = Field(None, min_length=1, max_length=128)
 
 
