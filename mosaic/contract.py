@@ -27,7 +27,7 @@ from typing import Annotated, Any
 from flask import current_app, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from mosaic.errors import ApiError
+from mosaic.errors import ApiError, NotFound
 
 # CPU-bound views (searches, rankings) running at once per process. Web workers have many threads so that
 # cheap requests (CDN bytes, cached charts) always find one; were every thread free to search, those
@@ -139,9 +139,9 @@ def current_contract() -> Contract | None:
 
 
 def found(value, what: str, key: str):
-    """`value`, or a 404 naming what was looked for: the one way a view says "no such thing"."""
+    """`value`, or NotFound naming what was looked for (a 404, as every domain "no such thing" answers)."""
     if value is None:
-        raise ApiError(404, "not_found", f"no {what} {key[:64]!r}")
+        raise NotFound(f"no {what} {key[:64]!r}")
     return value
 
 
