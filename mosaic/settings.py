@@ -74,9 +74,6 @@ class Settings(BaseSettings):
     detr_model: str = Field("facebook/detr-resnet-50", description="DETR weights: a local folder or a HF cache id")
     detr_shortest_side: int = Field(512, ge=128, le=1333, description="DETR input's shorter side (aspect kept)")
     detection_threshold: float = Field(0.5, gt=0, lt=1, description="Objects scoring lower are dropped")
-    scene_threshold: float = Field(
-        0.2, gt=0, lt=1, description="The scene classifier's own cut-off (its health probe); the pipeline keeps "
-                                     "the top 5 labels for search, and pages show those scoring 0.2 or more")
     place_max_km: float = Field(50.0, gt=0, description="No town is named for a GPS point farther than this")
     dataset_dir: Path = Field(Path("dataset"), description="Unsplash dataset folder imported by GET /gather/download")
     unsplash_width: int = Field(1920, ge=64, le=10000, description="Width asked of Unsplash's CDN (?w=)")

@@ -178,7 +178,7 @@ def _steps(data: bytes, settings, scenes, detector) -> dict[str, float]:
                                              working_side=settings.working_side).image)
     timed("colours", lambda: dominant_colours(picture, k=4))
     timed("hashes", lambda: fingerprints(picture))
-    timed("scenes", lambda: scenes.classify(picture, threshold=settings.scene_threshold))
+    timed("scenes", lambda: scenes.classify(picture))
     timed("ssd", lambda: detector.detect(picture))
     timed("place", lambda: locate(exif.get("gps_latitude"), exif.get("gps_longitude"), max_km=settings.place_max_km))
     for name, side in sorted(settings.rendition_sizes.items()):
@@ -366,7 +366,7 @@ def _detr(picture: Image.Image, folder: Path) -> dict:
 def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
     from harvest_worker.detection import open_detector
     from harvest_worker.pipeline import Pipeline
-    from harvest_worker.scenes import open_scene_classifier
+    from harvest_worker.scenes import SceneClassifier
 
     began = time.perf_counter()
     _single_thread(torch=True, sklearn=True)
@@ -374,7 +374,7 @@ def test_enrichment_bench(photos_dir, generated_jpegs, tmp_path):
     real = _real_photos(photos_dir)
     generated = list(generated_jpegs)
     groups = {"real": real, "generated 12 MP": generated}
-    scenes, detector = open_scene_classifier(settings), open_detector(settings)
+    scenes, detector = SceneClassifier(), open_detector(settings)
     pipeline = Pipeline(settings)
     print(f"\n=== Enrichment bench: CPU ms per image on ONE thread (process_time, best of {REPEATS}), file in memory "
           f"===\n{len(real)} real photos (JPEG, short side >= {MIN_REAL_SIDE}) + {len(generated)} GENERATED 12 MP "

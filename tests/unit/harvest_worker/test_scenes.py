@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from harvest_worker.scenes import Scene, SceneClassifier, open_scene_classifier, short_label
-from mosaic.settings import load_settings
+from harvest_worker.scenes import KEPT, Scene, SceneClassifier, short_label
 
 DOG_AND_BICYCLE = {"malamute", "german shepherd", "eskimo dog", "siberian husky", "bicycle-built-for-two",
                    "mountain bike", "tricycle"}
@@ -19,12 +18,11 @@ def _photo(photos_dir, name: str) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def classifier(tmp_path_factory) -> SceneClassifier:
-    return open_scene_classifier(load_settings(data_dir=tmp_path_factory.mktemp("var")))
+def classifier() -> SceneClassifier:
+    return SceneClassifier()
 
 
-def test_threshold_comes_from_settings(tmp_path):
-    assert open_scene_classifier(load_settings(data_dir=tmp_path, scene_threshold=0.35)).threshold == 0.35
+def test_version_names_the_model():
     assert SceneClassifier.version.startswith(SceneClassifier.name + ":")
 
 
@@ -69,7 +67,9 @@ def test_threshold_and_top_limit_the_answer(classifier, photos_dir):
     assert 3 < len(everything) < 100
     assert all(scene.score * 256 == pytest.approx(round(scene.score * 256), abs=0.03) for scene in everything)
     assert classifier.classify(image, top=2, threshold=1e-6) == everything[:2]
-    assert all(scene.score >= 0.2 for scene in classifier.classify(image))  # the default from settings
+    # By default: the top KEPT labels whatever their scores (search needs them), never one the model gave 0.
+    assert classifier.classify(image) == everything[:KEPT]
+    assert all(scene.score > 0 for scene in classifier.classify(image, threshold=0.0, top=1000))
     assert classifier.classify(image, threshold=0.999) == []
 
 
