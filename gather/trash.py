@@ -33,6 +33,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from mosaic.backends import Backends
 from mosaic.backends.queue import PURGE
+from mosaic.catalog import documents
 from mosaic.catalog.images import confident, now
 from mosaic.catalog.rows import chunks
 from mosaic.catalog.schema import duplicate_resolutions, exif, images, places, renditions, tags
@@ -81,6 +82,7 @@ def trash(backends: Backends, ids: list[str], purge: bool = False) -> dict:
             known += connection.execute(select(images.c.id).where(images.c.id.in_(part))).scalars().all()
             connection.execute(update(images).where(images.c.id.in_(part), images.c.deleted_at.is_(None))
                                .values(deleted_at=when))
+            documents.rebuild(connection, part)  # a photo in the trash has no search document
             if purge:
                 connection.execute(update(images).where(images.c.id.in_(part),
                                                         images.c.purge_requested_at.is_(None))
@@ -117,6 +119,7 @@ def restore(backends: Backends, ids: list[str]) -> dict:
             live.update(connection.execute(select(images.c.id).where(restorable)).scalars())
             connection.execute(update(images).where(restorable, images.c.deleted_at.is_not(None))
                                .values(deleted_at=None))
+        documents.rebuild(connection, live)  # searchable again
     return {"restored": len(live), "unknown": [image_id for image_id in wanted if image_id not in live]}
 
 

@@ -12,10 +12,10 @@ related label round(60 × relevance), in the unsure labels round(20 × relevance
 over the words; results are ordered by (score, shot_at, id) descending and keyset-paged on that.
 
 Why not ts_rank / bm25: the two engines weigh term frequency and length differently, so the same query would
-order (and page) differently on the embedded and the production catalog. The engines' full-text indexes find
-the documents (a GIN index on to_tsvector('simple', …) on PostgreSQL, FTS5 on SQLite: one sub-select per
-term), and the score is integer arithmetic in SQL over those sub-selects: the same results, in the same order,
-with an exact keyset, on both.
+order (and page) differently on the embedded and the production catalog. Here the engines' full-text indexes
+(a GIN index on to_tsvector('simple', …) on PostgreSQL, FTS5 on SQLite) only find documents, and the score is
+integer arithmetic on our side: the same results, in the same order, with an exact keyset, on both. Scores
+take few values, so a page is found tier by tier, best first (recommend/search_tiers.py).
 """
 
 from __future__ import annotations
@@ -24,16 +24,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, column, func, literal, literal_column, select, table, tuple_, union, union_all
+from sqlalchemy import Connection, func, literal, select, tuple_, union_all
 
-from mosaic.catalog.documents import FTS_TABLE, normalise
+from mosaic.catalog.documents import normalise
 from mosaic.catalog.schema import images, search_documents
-from recommend import library
+from recommend import library, search_tiers
 from recommend.words import WordVectors, relevance, singular
 
 MAX_QUERY = 500
 MAX_WORDS = 8
 MAX_RELATED = 6  # catalog labels a word may expand to
+MOST_TIERS = 16  # tiers asked for one by one (recommend/search_tiers.py); the rest are scored at once
 FIELDS = ("make", "model", "country", "town", "year", "colour", "tag", "album", "before", "after")
 ALIASES = {"color": "colour", "city": "town", "camera": "make"}
 STOPWORDS = frozenset("a an and the of in on at with by for to from or is are".split())
@@ -140,54 +141,14 @@ def alternatives(word: str, words: WordVectors | None, known: list[str]) -> list
     return found
 
 
-def _matching(connection: Connection, column_name: str, phrase: str):
-    """The search_documents ids whose `column_name` holds `phrase` (its words in order), by the full-text index."""
-    if connection.dialect.name == "postgresql":
-        document = func.to_tsvector(literal_column("'simple'"), search_documents.c[column_name])
-        wanted = func.phraseto_tsquery(literal_column("'simple'"), literal(phrase))
-        return select(search_documents.c.id).where(document.op("@@")(wanted))
-    fts = table(FTS_TABLE, column("rowid"))
-    # FTS5 column filter and phrase: normalised text holds only [0-9a-z ], nothing to escape.
-    wanted = literal(f'{column_name} : "{phrase}"')
-    return select(fts.c.rowid.label("id")).where(literal_column(FTS_TABLE).op("MATCH")(wanted))
-
-
 def search(connection: Connection, terms: Terms, filters: library.Filters, limit: int = 60,
            after: tuple | None = None, words: WordVectors | None = None, known: list[str] | None = None) -> dict:
     """{"results": [item + score + matched], "next_cursor"}; `words`/`known`: word vectors and catalog labels
     to expand words with (without them, words match only as written)."""
     plans = [alternatives(word, words, known or []) for word in terms.words]
     where = library.conditions(filters)
-    ranked = _best_tier(connection, plans, where, limit, after) if plans else None
-    if ranked is None and plans:
-        # Every (document, word, weight) the index finds, then per document the best weight of each word, summed
-        # over the words it has all of: grouping is linear in the hits on both engines (a CASE over IN
-        # sub-selects is not: PostgreSQL stops hashing a sub-select larger than work_mem and rescans it per row).
-        hits = union_all(*[
-            select(matching.c.id, literal(index).label("word"), literal(weight).label("weight"))
-            for index, plan in enumerate(plans) for alt in plan
-            for matching, weight in ((_matching(connection, "body", alt.phrase).subquery(), alt.weight),
-                                     (_matching(connection, "weak", alt.phrase).subquery(), alt.weak_weight))
-        ]).subquery()
-        best = (select(hits.c.id, hits.c.word, func.max(hits.c.weight).label("weight"))
-                .group_by(hits.c.id, hits.c.word).subquery())
-        documents = (select(best.c.id, func.sum(best.c.weight).label("score")).group_by(best.c.id)
-                     .having(func.count() == len(plans)).subquery())
-        scored = (select(images.c.id, images.c.shot_at, documents.c.score)
-                  .select_from(documents.join(search_documents, search_documents.c.id == documents.c.id)
-                               .join(images, images.c.id == search_documents.c.image_id))
-                  .where(*where).subquery())
-        query = select(scored)
-        if after is not None:
-            query = query.where(tuple_(scored.c.score, scored.c.shot_at, scored.c.id) < tuple_(*after))
-        query = query.order_by(scored.c.score.desc(), scored.c.shot_at.desc(), scored.c.id.desc())
-        ranked = connection.execute(query.limit(limit + 1)).all()
-    elif ranked is None:  # field terms only: the library's own order (and index), every photo scoring 0
-        query = select(images.c.id, images.c.shot_at, literal_column("0").label("score")).where(*where)
-        if after is not None:
-            query = query.where(tuple_(images.c.shot_at, images.c.id) < tuple_(*after[1:]))
-        query = query.order_by(images.c.shot_at.desc(), images.c.id.desc())
-        ranked = connection.execute(query.limit(limit + 1)).all()
+    ranked = _by_words(connection, plans, where if filters.given() else [], limit + 1, after) if plans \
+        else _by_fields(connection, where, limit + 1, after)
     next_cursor = library.encode_cursor(int(ranked[limit - 1].score), ranked[limit - 1].shot_at,
                                         ranked[limit - 1].id) if len(ranked) > limit else None
     ranked = ranked[:limit]
@@ -207,25 +168,67 @@ def search(connection: Connection, terms: Terms, filters: library.Filters, limit
     return {"results": results, "next_cursor": next_cursor}
 
 
-def _best_tier(connection: Connection, plans: list[list[Alternative]], where: list, limit: int,
-               after: tuple | None) -> list | None:
-    """The page when it lies wholly in the best tier (every word, as written, in the body: the highest score),
-    else None. Those photos all score the same, so they come in the library's order: the engine can walk
-    ix_images_library and stop at the page's end, where scoring every match would sort them all (a common
-    word matches tens of thousands of photos)."""
-    best = EXACT * len(plans)
-    if after is not None and after[0] != best:
-        return None
-    tier = list(where)
-    for plan in plans:
-        exact = [_matching(connection, "body", alt.phrase) for alt in plan if not alt.related]
-        tier.append(images.c.id.in_(select(search_documents.c.image_id)
-                                    .where(search_documents.c.id.in_(union(*exact)))))
-    query = select(images.c.id, images.c.shot_at, literal_column(str(best)).label("score")).where(*tier)
+@dataclass(frozen=True)
+class Ranked:
+    score: int
+    shot_at: object
+    id: str
+
+
+def _by_words(connection: Connection, plans: list[list[Alternative]], where: list, need: int,
+              after: tuple | None) -> list[Ranked]:
+    """The best `need` photos by (score, shot_at, id), tier by tier (recommend/search_tiers.py); past MOST_TIERS
+    tiers, every remaining match scored at once."""
+    ranked: list[Ranked] = []
+    for count, (score, cond) in enumerate(search_tiers.tiers([search_tiers.levels(plan) for plan in plans])):
+        if after is not None and score > after[0]:
+            continue
+        if count == MOST_TIERS:
+            return ranked + _scored(connection, plans, where, need - len(ranked), after, up_to=score)
+        within = after[1:] if after is not None and score == after[0] else None
+        ranked += [Ranked(score, row.shot_at, row.id)
+                   for row in search_tiers.page(connection, cond, where, within, need - len(ranked))]
+        if len(ranked) >= need:
+            break
+    return ranked
+
+
+def _scored(connection: Connection, plans: list[list[Alternative]], where: list, need: int, after: tuple | None,
+            up_to: int) -> list[Ranked]:
+    """Every document scoring at most `up_to` scored, then sorted: for queries of many words and many ways to
+    match, whose tiers are too many to ask one by one."""
+    # Every (document, word, weight) the index finds, then per document the best weight of each word, summed over
+    # the words it has all of: grouping is linear in the hits on both engines (a CASE over IN sub-selects is not:
+    # PostgreSQL stops hashing a sub-select larger than work_mem and rescans it per row).
+    hits = union_all(*[
+        select(search_documents.c.id, literal(index).label("word"), literal(weight).label("weight"))
+        .where(search_tiers.condition(connection, ("match", column_name, alt.phrase), search_documents))
+        for index, plan in enumerate(plans) for alt in plan
+        for column_name, weight in (("body", alt.weight), ("weak", alt.weak_weight))
+    ]).subquery()
+    best = (select(hits.c.id, hits.c.word, func.max(hits.c.weight).label("weight"))
+            .group_by(hits.c.id, hits.c.word).subquery())
+    scores = (select(best.c.id, func.sum(best.c.weight).label("score")).group_by(best.c.id)
+              .having(func.count() == len(plans), func.sum(best.c.weight) <= up_to).subquery())
+    joined = scores.join(search_documents, search_documents.c.id == scores.c.id)
+    if where:
+        joined = joined.join(images, images.c.id == search_documents.c.image_id)
+    scored = (select(search_documents.c.image_id.label("id"), search_documents.c.shot_at, scores.c.score)
+              .select_from(joined).where(search_documents.c.shot_at.is_not(None), *where).subquery())
+    query = select(scored)
+    if after is not None:
+        query = query.where(tuple_(scored.c.score, scored.c.shot_at, scored.c.id) < tuple_(*after))
+    query = query.order_by(scored.c.score.desc(), scored.c.shot_at.desc(), scored.c.id.desc())
+    return [Ranked(int(row.score), row.shot_at, row.id) for row in connection.execute(query.limit(need))]
+
+
+def _by_fields(connection: Connection, where: list, need: int, after: tuple | None) -> list[Ranked]:
+    """Field terms only: the library's own order (and index), every photo scoring 0."""
+    query = select(images.c.id, images.c.shot_at).where(*where)
     if after is not None:
         query = query.where(tuple_(images.c.shot_at, images.c.id) < tuple_(*after[1:]))
-    ranked = connection.execute(query.order_by(images.c.shot_at.desc(), images.c.id.desc()).limit(limit + 1)).all()
-    return ranked if len(ranked) > limit else None  # a short tier: the general query ranks the rest after it
+    query = query.order_by(images.c.shot_at.desc(), images.c.id.desc())
+    return [Ranked(0, row.shot_at, row.id) for row in connection.execute(query.limit(need))]
 
 
 def _matched(plans: list[list[Alternative]], row, labels: list[tuple]) -> list[str]:

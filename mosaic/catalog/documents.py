@@ -4,7 +4,10 @@ The document is rebuilt from the catalog whenever what it is made of changes: th
 (labels, place, camera), a dataset's description linked to the photo, album membership. It lives here, not
 in recommend, because harvest_worker and gather write it too (services never import each other).
 
-Two columns: `body` holds every word a person would search the photo by (confident labels, place, camera,
+Only a photo outside the trash has a document (trashing deletes it, restoring writes it again), and the
+document carries the photo's shot_at: search finds and orders a page from the documents alone.
+
+Two columns of words: `body` holds every word a person would search the photo by (confident labels, place, camera,
 file name, dataset description and keywords, album names); `weak` holds the scene labels the classifier was
 unsure of (under CONFIDENT_SCENE_SCORE), so a word still reaches the photo, ranked low.
 
@@ -74,10 +77,16 @@ def rebuild_all(connection: Connection, batch: int = 2000) -> int:
 
 
 def _documents(connection: Connection, ids: list[str]) -> list[dict]:
-    body: dict[str, list[str]] = {image_id: [] for image_id in ids}
+    # A photo deleted meanwhile, in the trash, or not yet placed in time gets no document.
+    shot_at, body = {}, {}
+    for image_id, name, shot in connection.execute(
+            select(images.c.id, images.c.original_name, images.c.shot_at)
+            .where(images.c.id.in_(ids), images.c.deleted_at.is_(None), images.c.shot_at.is_not(None))):
+        shot_at[image_id], body[image_id] = shot, [name or ""]
+    if not shot_at:
+        return []
+    ids = list(shot_at)
     weak: dict[str, list[str]] = {image_id: [] for image_id in ids}
-    for image_id, name in connection.execute(select(images.c.id, images.c.original_name).where(images.c.id.in_(ids))):
-        body[image_id].append(name or "")
     for image_id, label, source, score in connection.execute(
             select(tags.c.image_id, tags.c.label, tags.c.source, tags.c.score).where(tags.c.image_id.in_(ids))):
         unsure = source == "scene" and score is not None and score < CONFIDENT_SCENE_SCORE
@@ -108,10 +117,8 @@ def _documents(connection: Connection, ids: list[str]) -> list[dict]:
             .where(album_photos.c.image_id.in_(ids))):
         body[image_id].append(name)
     documents = []
-    for image_id in ids:
+    for image_id, shot in shot_at.items():
         text = normalise(" ".join(part for part in body[image_id] if part))[:MAX_BODY]
         unsure = normalise(" ".join(weak[image_id]))
-        documents.append({"image_id": image_id, "body": text, "weak": unsure})
-    # An id not in images (deleted meanwhile) has no name row either: write documents only for real photos.
-    known = set(connection.execute(select(images.c.id).where(images.c.id.in_(ids))).scalars())
-    return [document for document in documents if document["image_id"] in known]
+        documents.append({"image_id": image_id, "body": text, "weak": unsure, "shot_at": shot})
+    return documents

@@ -402,8 +402,10 @@ album_photos = Table(
 
 # -- search by words (recommend/text_search.py, mosaic/catalog/documents.py) -----------------------------------
 # One document per photo, rebuilt when what it is made of changes. The full-text indexes are each engine's own
-# and live in migration 0010 only: on PostgreSQL GIN indexes on to_tsvector('simple', body) and (…, weak), on
-# SQLite the FTS5 table `search_fts` (external content: rowid = id, kept in step by triggers).
+# and live in the migrations only: on PostgreSQL stored tsvector columns body_words and weak_words with GIN
+# indexes (0011), on SQLite the FTS5 table `search_fts` (external content: rowid = id, kept in step by triggers).
+# Only photos outside the trash have one, and it carries the photo's shot_at: search pages through the documents
+# alone, in the library's order, without reading images for each match (migration 0011).
 search_documents = Table(
     "search_documents",
     metadata,
@@ -412,4 +414,6 @@ search_documents = Table(
     Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), nullable=False, unique=True),
     Column("body", Text, nullable=False),  # every word the photo is searched by (normalised)
     Column("weak", Text, nullable=False),  # scene labels the classifier was unsure of: found, ranked low
+    Column("shot_at", DateTime()),  # images.shot_at, copied when the document is written
+    Index("ix_search_documents_order", "shot_at", "image_id"),
 )

@@ -52,7 +52,7 @@ def _rows(first: int, count: int, rng) -> dict:
                                 "score": score})
             (weak if scene and score < 0.2 else body).append(str(label))
         found[search_documents].append({"id": n + 1, "image_id": image_id, "body": " ".join(body),
-                                        "weak": " ".join(weak)})
+                                        "weak": " ".join(weak), "shot_at": shot})
     return found
 
 

@@ -103,3 +103,18 @@ def test_postgresql_albums(engines):
     assert client.get("/albums").get_json()["albums"][0]["count"] == 2
     assert client.delete(f"/albums/{album['id']}").get_json() == {"deleted": album["id"]}
     assert client.get("/search?q=zorblat").get_json()["results"] == []
+
+
+def test_postgresql_search_tier_by_tier_equals_scoring_every_match(postgres_database, monkeypatch):
+    from mosaic.catalog import open_catalog, upgrade
+    from tests.search_check import add_documents, assert_tiers_match_scoring
+
+    engine = open_catalog(postgres_database)
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            add_documents(connection, 400)
+        with engine.connect() as connection:
+            assert_tiers_match_scoring(connection, monkeypatch)
+    finally:
+        engine.dispose()

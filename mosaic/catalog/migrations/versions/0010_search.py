@@ -46,10 +46,7 @@ def upgrade() -> None:
         op.execute(f"CREATE TRIGGER {FTS_TABLE}_update AFTER UPDATE ON search_documents BEGIN "
                    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body, weak) VALUES ('delete', old.id, old.body, "
                    f"old.weak); INSERT INTO {FTS_TABLE}(rowid, body, weak) VALUES (new.id, new.body, new.weak); END")
-    # The photos already in the catalog get their documents now (`mosaic reindex-search` does the same later).
-    from mosaic.catalog.documents import rebuild_all
-
-    rebuild_all(op.get_bind())
+    # The photos already in the catalog get their documents in 0011, once documents have every column.
 
 
 def downgrade() -> None:
