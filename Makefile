@@ -8,12 +8,12 @@ PHOTOS ?= .cache/photos
 INSTALLED := $(VENV)/.installed
 LOCKS     := requirements.lock requirements-nodeps.lock
 
-.PHONY: run test unit bench lint lock up venv photos system-deps frontend lint-frontend clean
+.PHONY: run test unit bench lint lock up venv photos system-deps frontend lint-frontend test-frontend clean
 
 run: venv photos frontend
 	$(VENV)/bin/mosaic run
 
-test: system-deps venv photos frontend lint-frontend
+test: system-deps venv photos frontend lint-frontend test-frontend
 	$(PY) -m pytest tests/unit tests/integration tests/faults tests/topology tests/e2e
 
 unit: venv
@@ -46,7 +46,7 @@ lock: venv
 
 # The web UI's static export (frontend/out), rebuilt only when a source file is newer than its stamp.
 # lib/openapi.d.ts is made by `npm run build` from openapi.json: not a source.
-FRONTEND_SOURCES := $(shell find frontend \( -name node_modules -o -name out -o -name .next \) -prune -o \
+FRONTEND_SOURCES := $(shell find frontend \( -name node_modules -o -name out -o -name .next -o -name .test-build \) -prune -o \
 	-type f ! -name next-env.d.ts ! -name '*.tsbuildinfo' ! -path frontend/lib/openapi.d.ts -print)
 FRONTEND_STAMP := frontend/out/.built
 # The API's OpenAPI document, whose paths type the UI's calls (openapi-typescript, run by `npm run build`).
@@ -73,6 +73,10 @@ $(FRONTEND_STAMP): $(FRONTEND_SOURCES) $(OPENAPI_JSON)
 # ESLint over the UI's sources (eslint-config-next), once its packages are installed.
 lint-frontend: frontend
 	cd frontend && npm run lint
+
+# The UI's pure functions (lib/*.test.ts): compiled by tsc, run by Node's own test runner.
+test-frontend: frontend
+	cd frontend && npm test
 
 photos:
 	PYTHON=$(PY) scripts/fetch-test-photos.sh $(PHOTOS)

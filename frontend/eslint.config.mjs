@@ -14,5 +14,5 @@ export default defineConfig([
       "@next/next/no-img-element": "off",
     },
   },
-  globalIgnores([".next/**", "out/**", "next-env.d.ts", "lib/openapi.d.ts"]),
+  globalIgnores([".next/**", "out/**", ".test-build/**", "next-env.d.ts", "lib/openapi.d.ts"]),
 ]);
