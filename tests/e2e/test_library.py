@@ -300,6 +300,11 @@ def test_photo_page_deletes_to_the_trash_and_restores(page, platform):
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.locator(".in-trash")).to_contain_text("In the trash since")
     assert person not in _library(base)
+    page.locator(".toast").get_by_role("button", name="Undo").click()  # changed my mind
+    expect(page.locator(".photo-actions")).to_contain_text("Restored to the Library.")
+    assert person in _library(base)
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.locator(".in-trash")).to_contain_text("In the trash since")
     page.reload()
     expect(page.locator(".in-trash")).to_contain_text("In the trash since")
     page.get_by_role("button", name="Restore").click()

@@ -6,6 +6,7 @@ import { Suspense, useState } from "react";
 import AlbumPicker from "@/components/AlbumPicker";
 import GroupView from "@/components/GroupView";
 import ResultGrid from "@/components/ResultGrid";
+import Toast from "@/components/Toast";
 import WorldPin from "@/components/WorldPin";
 import { DuplicateOf, ImageDetails, message, postJson, Recommendation, Restored, Results, sendJson, Trashed } from "@/lib/api";
 import { useApi } from "@/lib/swr";
@@ -36,7 +37,7 @@ function Photo({ id }: { id: string }) {
   const [boxes, setBoxes] = useState(true);
   // What this page changed since it loaded: the details' deleted_at is as of the load.
   const [trashed, setTrashed] = useState<Trashed | null | undefined>(undefined);
-  const [note, setNote] = useState("");
+  const [toast, setToast] = useState<{ note: string; undo?: () => void }>({ note: "" });
   const [error, setError] = useState("");
 
   const image = details.data;
@@ -55,7 +56,7 @@ function Photo({ id }: { id: string }) {
     setError("");
     try {
       setTrashed(await sendJson<Trashed>("DELETE", `/gather/images/${base}`));
-      setNote("");
+      setToast({ note: "Moved to the trash.", undo: restore });
     } catch (e) {
       setError(message(e));
     }
@@ -66,7 +67,7 @@ function Photo({ id }: { id: string }) {
     try {
       await postJson<Restored>(`/gather/images/${base}/restore`, {});
       setTrashed(null);
-      setNote("Restored to the Library.");
+      setToast({ note: "Restored to the Library." });
     } catch (e) {
       setError(message(e));
     }
@@ -92,13 +93,13 @@ function Photo({ id }: { id: string }) {
           </p>
         ) : (
           <>
-            <AlbumPicker ids={[image.id]} idPrefix="photo" onDone={setNote} />
+            <AlbumPicker ids={[image.id]} idPrefix="photo" onDone={(note) => setToast({ note })} />
             <button type="button" className="danger" onClick={trash}>
               Delete
             </button>
           </>
         )}
-        <span aria-live="polite" className="note">{note}</span>
+        <Toast note={toast.note} undo={toast.undo} onDismiss={() => setToast({ note: "" })} />
         {error && <span role="alert" className="error">{error}</span>}
       </div>
 
