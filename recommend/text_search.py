@@ -181,10 +181,10 @@ def _by_words(connection: Connection, plans: list[list[Alternative]], where: lis
     tiers, every remaining match scored at once."""
     ranked: list[Ranked] = []
     for count, (score, cond) in enumerate(search_tiers.tiers([search_tiers.levels(plan) for plan in plans])):
+        if count == MOST_TIERS:  # the cursor, if any, bounds what _scored returns too
+            return ranked + _scored(connection, plans, where, need - len(ranked), after, up_to=score)
         if after is not None and score > after[0]:
             continue
-        if count == MOST_TIERS:
-            return ranked + _scored(connection, plans, where, need - len(ranked), after, up_to=score)
         within = after[1:] if after is not None and score == after[0] else None
         ranked += [Ranked(score, row.shot_at, row.id)
                    for row in search_tiers.page(connection, cond, where, within, need - len(ranked))]
