@@ -33,8 +33,11 @@ def running_platform(data_dir: Path, env: dict[str, str] | None = None, timeout:
     log_path = data_dir / "platform.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
+        # SIGINT as a terminal gives it, even when this test run was started with SIGINT ignored (`nohup`, `&`
+        # from a script), which every child would inherit: this is Ctrl-C, which `mosaic run` must answer.
         process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run"], env=full_env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(base, process, timeout, log_path)
