@@ -158,7 +158,7 @@ class Place(Answer):
 
 class TrashItem(Answer):
     id: str
-    thumbnail_url: str
+    thumbnail_url: str | None = Field(description="null: the photo has no thumbnail (never processed)")
     url: str
     width: int | None
     height: int | None

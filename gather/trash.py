@@ -34,7 +34,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from mosaic.backends import Backends
 from mosaic.backends.queue import PURGE
 from mosaic.catalog import documents
-from mosaic.catalog.images import confident, now
+from mosaic.catalog.images import confident, now, thumbnail_urls
 from mosaic.catalog.rows import chunks
 from mosaic.catalog.schema import duplicate_resolutions, exif, images, places, renditions, tags
 from mosaic.errors import Conflict, NotFound, Refused
@@ -183,11 +183,12 @@ def list_trash(backends: Backends, cursor: str | None = None, limit: int = 60) -
                                    .where(images.c.deleted_at.is_not(None))).scalar()
         page = rows[:limit]
         labels = _top_tags(connection, [row.id for row in page])
+        thumbnails = thumbnail_urls(connection, [row.id for row in page])
     photos = []
     for row in page:
         deleted_at = _aware(row.deleted_at)
         photos.append({
-            "id": row.id, "thumbnail_url": f"/cdn/show/{row.id}?size=thumb", "url": f"/cdn/show/{row.id}",
+            "id": row.id, "thumbnail_url": thumbnails.get(row.id), "url": f"/cdn/show/{row.id}",
             "width": row.width, "height": row.height,
             "shot_at": row.shot_at.isoformat() if row.shot_at else None,
             # shot_at is the capture time when it is EXIF's, else the upload time (as in the library's items).

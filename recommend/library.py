@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, exists, func, or_, select, tuple_
 
-from mosaic.catalog.images import confident, is_confident
+from mosaic.catalog.images import confident, is_confident, thumbnail_urls
 from mosaic.catalog.schema import album_photos, colours, exif, images, places, tags
 
 MAX_LIMIT = 200
@@ -165,6 +165,7 @@ def items(connection: Connection, rows, all_tags: dict | None = None) -> list[di
                      .outerjoin(places, places.c.image_id == images.c.id))
         .where(images.c.id.in_(ids)))}
     labels = all_tags if all_tags is not None else page_tags(connection, ids, only_confident=True)
+    thumbnails = thumbnail_urls(connection, ids)
     found = []
     for row in rows:
         extra = about.get(row.id)
@@ -174,7 +175,7 @@ def items(connection: Connection, rows, all_tags: dict | None = None) -> list[di
         shown = [t for t in labels.get(row.id, []) if is_confident(t[1], t[2])]
         found.append({
             "id": row.id,
-            "thumbnail_url": f"/cdn/show/{row.id}?size=thumb",
+            "thumbnail_url": thumbnails.get(row.id),
             "url": f"/cdn/show/{row.id}",
             "width": row.width,
             "height": row.height,

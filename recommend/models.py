@@ -206,7 +206,7 @@ class Place(Answer):
 
 class PhotoItem(Answer):
     id: str
-    thumbnail_url: str
+    thumbnail_url: str | None = Field(description="null: no thumbnail yet (not processed) or ever (unreadable)")
     url: str
     width: int | None
     height: int | None

@@ -1,5 +1,5 @@
 """Catalog rows for library, search and album tests: photos written straight into the catalog (no pixels), with
-the child rows the library reads (exif, places, tags, colours) and their search documents."""
+the child rows the library reads (exif, places, tags, colours, renditions) and their search documents."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import Connection, insert
 
 from mosaic.catalog import documents
 from mosaic.catalog.images import new_id, now
-from mosaic.catalog.schema import colours, exif, images, places, tags
+from mosaic.catalog.schema import colours, exif, images, places, renditions, tags
 
 
 def add_photo(connection: Connection, shot_at: datetime, *, taken: bool = True, make: str | None = None,
@@ -37,5 +37,9 @@ def add_photo(connection: Connection, shot_at: datetime, *, taken: bool = True, 
         connection.execute(insert(colours).values(image_id=image_id, rank=0, hex="#ff0000", red=255, green=0,
                                                   blue=0, lab_l=53.0, lab_a=80.0, lab_b=67.0, share=0.6,
                                                   name=colour))
+    if state in ("harvested", "indexed"):  # the harvest worker has made its renditions
+        connection.execute(insert(renditions), [
+            {"image_id": image_id, "name": size, "object_key": f"renditions/{image_id}/{size}", "width": side,
+             "height": side, "bytes": 100, "mime": "image/webp"} for size, side in (("thumb", 256), ("preview", 1024))])
     documents.rebuild(connection, [image_id])
     return image_id

@@ -145,7 +145,12 @@ export default function PhotoGrid<P extends PhotoItem>({
                         data-selected={picked ? "true" : undefined}
                         style={{ width: placed.width, height: row.height }}>
                       <Link href={photoHref(photo.id)} aria-label={`Open photo ${photo.id}`}>
-                        <img src={photo.thumbnail_url} alt={describe(photo)} loading="lazy" />
+                        {photo.thumbnail_url ? (
+                          <img src={photo.thumbnail_url} alt={describe(photo)} loading="lazy" />
+                        ) : (
+                          // No thumbnail yet (still being processed) or ever (the file could not be read).
+                          <span className="no-thumb">{photo.state === "failed" ? "Could not be read" : "Processing…"}</span>
+                        )}
                       </Link>
                       {selection && (
                         <input type="checkbox" className="pick" data-index={index} checked={picked}

@@ -53,6 +53,16 @@ def is_confident(source: str, score: float | None) -> bool:
     return source != "scene" or score is None or score >= CONFIDENT_SCENE_SCORE
 
 
+def thumbnail_urls(connection: Connection, ids: list[str]) -> dict[str, str]:
+    """{image id: its thumbnail's URL} for those of `ids` that have one: a photo not yet processed, or one that
+    could not be read, has none, and a grid shows it as such rather than a broken image."""
+    if not ids:
+        return {}
+    found = connection.execute(select(renditions.c.image_id).where(renditions.c.image_id.in_(ids),
+                                                                   renditions.c.name == "thumb")).scalars()
+    return {image_id: f"/cdn/show/{image_id}?size=thumb" for image_id in found}
+
+
 def image_details(connection: Connection, image_id: str) -> dict | None:
     """Everything the catalog knows about one image, JSON-ready."""
     image = get_image(connection, image_id)

@@ -74,7 +74,9 @@ function Photo({ id }: { id: string }) {
   }
 
   const exif = Object.entries(image.exif ?? {}).filter(([, value]) => value !== null && value !== "");
-  const preview = image.renditions.preview?.url ?? `${image.url}?size=preview`;
+  // A photo that could not be read has no preview; for one still being processed the CDN answers 202 until the
+  // worker has made it.
+  const preview = image.renditions.preview?.url ?? (image.state === "failed" ? null : `${image.url}?size=preview`);
   return (
     <>
       <h1>{image.original_name ?? "Photo"}</h1>
@@ -107,7 +109,11 @@ function Photo({ id }: { id: string }) {
         <section aria-labelledby="image-heading" className="card">
           <h2 id="image-heading" className="visually-hidden">Image</h2>
           <figure className="framed">
-            <img src={preview} alt={image.original_name ?? `Photo ${image.id}`} />
+            {preview ? (
+              <img src={preview} alt={image.original_name ?? `Photo ${image.id}`} />
+            ) : (
+              <p className="no-thumb">No preview: this file could not be read.</p>
+            )}
             {boxes &&
               image.objects.map((object, i) => {
                 const [x0, y0, x1, y1] = object.box;

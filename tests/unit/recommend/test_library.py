@@ -64,6 +64,7 @@ def test_an_item_has_its_place_top_three_confident_tags_and_capture_time(library
     assert dog["state"] == "indexed" and dog["source"] == "upload" and dog["width"] == 600
     old = _get(client, "/photos?source=url")["photos"][0]
     assert old["taken"] is False and old["place"] is None and old["tags"] == []
+    assert old["thumbnail_url"] is None  # not processed yet: no thumbnail to point at
 
 
 @pytest.mark.parametrize("query, names", [
