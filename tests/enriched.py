@@ -4,6 +4,10 @@ that need an enriched catalog without running the whole platform."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
 
 from gather.storing import store_file
 from harvest_worker.pipeline import Pipeline
@@ -11,6 +15,7 @@ from mosaic.backends import Backends
 from mosaic.catalog import upgrade
 from mosaic.settings import load_settings
 from processor.indexing import Indexer
+from tests.isolation import drop_outside_settings
 
 
 def enriched_backends(data_dir, **settings) -> Backends:
@@ -19,6 +24,19 @@ def enriched_backends(data_dir, **settings) -> Backends:
     opened = Backends(load_settings(data_dir=data_dir, **{**defaults, **settings}))
     upgrade(opened.catalog)
     return opened
+
+
+@contextmanager
+def module_backends(data_dir, **settings) -> Iterator[Backends]:
+    """enriched_backends for a module-scoped fixture, closed after it: a developer's MOSAIC_* variables dropped
+    while they are built (conftest's autouse fixture does that per test, too late for a module's fixtures)."""
+    with pytest.MonkeyPatch.context() as patch:
+        drop_outside_settings(patch)
+        opened = enriched_backends(data_dir, **settings)
+        try:
+            yield opened
+        finally:
+            opened.close()
 
 
 def enrich(backends: Backends, files: dict[str, bytes]) -> dict[str, str]:

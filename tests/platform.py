@@ -76,3 +76,13 @@ def wait_for_states(base: str, ids: list[str], states: set[str], timeout: float 
             return records
         time.sleep(0.3)
     raise AssertionError(f"images not {states} within {timeout}s: { {i: r.get('state') for i, r in records.items()} }")
+
+
+def upload_indexed(base: str, files: list[tuple[str, bytes]], headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Upload `files` ((name, bytes)) in one request and wait until every one is indexed; {name: image id}."""
+    answer = requests.post(f"{base}/gather/uploads", headers=headers or {}, timeout=60,
+                           files=[("files", (name, data)) for name, data in files])
+    assert answer.status_code == 201, answer.text
+    ids = {item["name"]: item["id"] for item in answer.json()["files"]}
+    wait_for_states(base, list(ids.values()), {"indexed"})
+    return ids

@@ -18,7 +18,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.platform import running_platform, wait_for_states
+from tests.platform import running_platform, upload_indexed
 
 AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -36,12 +36,7 @@ def platform(tmp_path_factory, photos_dir):
     files.append(("dog-half.jpg", half.getvalue()))
     files.append(("IMG_0001.JPG", (photos_dir / "exif" / "IMG_0001.JPG").read_bytes()))
     with running_platform(tmp_path_factory.mktemp("accessibility") / "data") as base:
-        answer = requests.post(f"{base}/gather/uploads", timeout=60,
-                               files=[("files", (name, data)) for name, data in files])
-        assert answer.status_code == 201, answer.text
-        ids = {item["name"]: item["id"] for item in answer.json()["files"]}
-        wait_for_states(base, list(ids.values()), {"indexed"})
-        yield base, ids
+        yield base, upload_indexed(base, files)
 
 
 def _violations(page) -> list[dict]:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from mosaic.backends.vectors import VectorStore
 from mosaic.vector_layouts import FINGERPRINT, STYLE, VISUAL
-from tests.platform import running_platform, wait_for_states
+from tests.platform import running_platform, upload_indexed, wait_for_states
 from tests.servers import free_port
 
 TOKEN = "e2e-library-token"
@@ -37,12 +37,7 @@ def platform(tmp_path_factory, photos_dir):
     files = [(name, (photos_dir / "darknet" / name).read_bytes()) for name in PHOTOS]
     files.append(("IMG_0001.JPG", (photos_dir / "exif" / "IMG_0001.JPG").read_bytes()))
     with running_platform(tmp_path_factory.mktemp("library") / "data", env) as base:
-        answer = requests.post(f"{base}/gather/uploads", headers=AUTH, timeout=60,
-                               files=[("files", (name, data)) for name, data in files])
-        assert answer.status_code == 201, answer.text
-        ids = {item["name"]: item["id"] for item in answer.json()["files"]}
-        wait_for_states(base, list(ids.values()), {"indexed"})
-        yield base, ids, f"http://127.0.0.1:{vectors_port}"
+        yield base, upload_indexed(base, files, AUTH), f"http://127.0.0.1:{vectors_port}"
 
 
 def _sign_in(page) -> None:

@@ -4,10 +4,9 @@ a step failed with its reason, and "Retry failed" sends those photos through tha
 from __future__ import annotations
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
-from tests.platform import running_platform, wait_for_states
+from tests.platform import running_platform, upload_indexed
 
 # DETR asked for with weights that are not on this machine: the detector fails to load for real.
 BROKEN = {"MOSAIC_DETECTOR": "detr", "MOSAIC_DETR_MODEL": "/nonexistent/detr-weights"}
@@ -16,10 +15,7 @@ BROKEN = {"MOSAIC_DETECTOR": "detr", "MOSAIC_DETR_MODEL": "/nonexistent/detr-wei
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory, photos_dir):
     with running_platform(tmp_path_factory.mktemp("broken") / "data", BROKEN) as base:
-        files = [("files", (name, (photos_dir / "darknet" / name).read_bytes())) for name in ("dog.jpg", "kite.jpg")]
-        answer = requests.post(f"{base}/gather/uploads", files=files, timeout=60)
-        assert answer.status_code == 201, answer.text
-        wait_for_states(base, [f["id"] for f in answer.json()["files"]], {"indexed"})
+        upload_indexed(base, [(name, (photos_dir / "darknet" / name).read_bytes()) for name in ("dog.jpg", "kite.jpg")])
         yield base
 
 

@@ -6,12 +6,13 @@ answer is compared across the two, ids mapped by photo name.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import datetime
 
 import pytest
 
 import recommend
-from tests.enriched import enriched_backends
+from tests.enriched import module_backends
 from tests.library_rows import add_photo
 
 pytestmark = pytest.mark.servers
@@ -39,22 +40,17 @@ REQUESTS = [
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory, postgres_server):
     """{"sqlite": (client, {name: id}), "postgresql": (...)}"""
-    from tests.isolation import drop_outside_settings
     from tests.servers.postgres import create_database
 
-    opened, found = [], {}
-    with pytest.MonkeyPatch.context() as patch:
-        drop_outside_settings(patch)
+    found = {}
+    with ExitStack() as stack:
         for kind in ("sqlite", "postgresql"):
             settings = {"catalog_url": create_database(postgres_server)} if kind == "postgresql" else {}
-            backends = enriched_backends(tmp_path_factory.mktemp(kind) / "var", **settings)
-            opened.append(backends)
+            backends = stack.enter_context(module_backends(tmp_path_factory.mktemp(kind) / "var", **settings))
             with backends.catalog.begin() as connection:
                 ids = {name: add_photo(connection, **values) for name, values in PHOTOS.items()}
             found[kind] = (recommend.create_app(backends.settings, backends).test_client(), ids)
         yield found
-        for backends in opened:
-            backends.close()
 
 
 def _named(answer, names: dict[str, str]):

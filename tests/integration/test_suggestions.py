@@ -13,8 +13,7 @@ import pytest
 
 from mosaic.catalog.images import image_details
 from recommend import create_app
-from tests.enriched import enrich, enriched_backends
-from tests.isolation import drop_outside_settings
+from tests.enriched import enrich, module_backends
 from tests.servers.postgres import create_database
 
 PHOTOS = ("dog.jpg", "kite.jpg", "eagle.jpg", "horses.jpg", "person.jpg", "giraffe.jpg")
@@ -26,12 +25,8 @@ def catalog(request, tmp_path_factory, photos_dir):
     settings = {}
     if request.param == "postgresql":
         settings["catalog_url"] = create_database(request.getfixturevalue("postgres_server"))
-    with pytest.MonkeyPatch.context() as patch:  # as conftest's autouse fixture, which is per test
-        drop_outside_settings(patch)
-        backends = enriched_backends(tmp_path_factory.mktemp("suggestions") / "var", **settings)
-        ids = enrich(backends, {name: (photos_dir / "darknet" / name).read_bytes() for name in PHOTOS})
-        yield backends, ids
-        backends.close()
+    with module_backends(tmp_path_factory.mktemp("suggestions") / "var", **settings) as backends:
+        yield backends, enrich(backends, {name: (photos_dir / "darknet" / name).read_bytes() for name in PHOTOS})
 
 
 @pytest.fixture(scope="module")

@@ -37,8 +37,7 @@ from mosaic.catalog.schema import (
     tags,
 )
 from mosaic.vector_layouts import FINGERPRINT, STYLE, VISUAL, style_attributes, style_vector
-from tests.enriched import enrich, enriched_backends
-from tests.isolation import drop_outside_settings
+from tests.enriched import enrich, module_backends
 from tests.unit.recommend.test_search_views import dog_copies
 from visualize.figures import timeline
 from visualize.filters import Filters
@@ -53,16 +52,12 @@ PHOTOS = ("dog.jpg", "eagle.jpg", "horses.jpg", "kite.jpg", "person.jpg")
 def catalog(tmp_path_factory, photos_dir):
     from PIL import Image
 
-    with pytest.MonkeyPatch.context() as patch:
-        drop_outside_settings(patch)
-        backends = enriched_backends(tmp_path_factory.mktemp("trash") / "var")
+    with module_backends(tmp_path_factory.mktemp("trash") / "var") as backends:
         files = {name: (photos_dir / "darknet" / name).read_bytes() for name in PHOTOS}
         with Image.open(photos_dir / "darknet" / "dog.jpg") as dog:
             copies = dog_copies(dog.convert("RGB"))
         files.update({name: copies[name] for name in ("dog-half.jpg", "dog-q50.jpg")})
-        ids = enrich(backends, files)
-        yield backends, ids
-        backends.close()
+        yield backends, enrich(backends, files)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import recommend
 from gather.storing import store_file
 from harvest_worker.pipeline import Pipeline
 from mosaic.catalog.schema import images, tags
-from tests.enriched import enriched_backends
-from tests.isolation import drop_outside_settings
+from tests.enriched import module_backends
 
 TARGET = 0.95
 
@@ -20,10 +19,8 @@ TARGET = 0.95
 @pytest.fixture(scope="module")
 def harvested(tmp_path_factory, photos_dir):
     """(backends, [image ids harvested]): every sample photo the pipeline could decode."""
-    with pytest.MonkeyPatch.context() as patch:
-        drop_outside_settings(patch)
-        backends = enriched_backends(tmp_path_factory.mktemp("reach") / "var", max_upload_bytes=20_000_000,
-                                     max_pixels=50_000_000)
+    with module_backends(tmp_path_factory.mktemp("reach") / "var", max_upload_bytes=20_000_000,
+                         max_pixels=50_000_000) as backends:
         pipeline = Pipeline(backends.settings)
         pipeline.register(backends)
         ids = []
@@ -40,7 +37,6 @@ def harvested(tmp_path_factory, photos_dir):
             done = set(connection.execute(images.select().with_only_columns(images.c.id)
                                           .where(images.c.state == "harvested")).scalars())
         yield backends, [image_id for image_id in ids if image_id in done]
-        backends.close()
 
 
 def test_at_least_95_percent_of_the_sample_photos_are_found_by_one_of_their_labels(harvested):

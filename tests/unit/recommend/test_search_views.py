@@ -15,8 +15,7 @@ from gather.storing import store_file
 from mosaic.catalog.images import image_details
 from recommend import create_app
 from recommend.duplicates import group_id
-from tests.enriched import enrich, enriched_backends
-from tests.isolation import drop_outside_settings
+from tests.enriched import enrich, module_backends
 
 PHOTOS = ("dog.jpg", "eagle.jpg", "horses.jpg", "kite.jpg", "person.jpg")
 COPIES = ("dog-half.jpg", "dog-q50.jpg", "dog-crop.jpg", "dog-bright.jpg")
@@ -42,15 +41,11 @@ def dog_copies(dog: Image.Image) -> dict[str, bytes]:
 def catalog(tmp_path_factory, photos_dir):
     """(backends, {file name: image id}): built once for the module, as the pipeline takes a few seconds."""
 
-    with pytest.MonkeyPatch.context() as patch:  # as conftest's autouse fixture, which is per test
-        drop_outside_settings(patch)
-        backends = enriched_backends(tmp_path_factory.mktemp("discovery") / "var")
+    with module_backends(tmp_path_factory.mktemp("discovery") / "var") as backends:
         files = {name: (photos_dir / "darknet" / name).read_bytes() for name in PHOTOS}
         with Image.open(photos_dir / "darknet" / "dog.jpg") as dog:
             files.update(dog_copies(dog.convert("RGB")))
-        ids = enrich(backends, files)
-        yield backends, ids
-        backends.close()
+        yield backends, enrich(backends, files)
 
 
 @pytest.fixture(scope="module")

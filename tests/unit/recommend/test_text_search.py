@@ -49,13 +49,9 @@ def test_parse_refuses_what_it_cannot_search(q, reason):
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
-    from tests.enriched import enriched_backends
+    from tests.enriched import module_backends
 
-    with pytest.MonkeyPatch.context() as patch:
-        from tests.isolation import drop_outside_settings
-
-        drop_outside_settings(patch)
-        opened = enriched_backends(tmp_path_factory.mktemp("search") / "var")
+    with module_backends(tmp_path_factory.mktemp("search") / "var") as opened:
         ids = {}
         with opened.catalog.begin() as connection:
             ids["dog"] = add_photo(connection, datetime(2024, 6, 3), make="Canon", model="EOS 5D", country="Japan",
@@ -76,7 +72,6 @@ def catalog(tmp_path_factory):
                                                                 keyword="mountain mist"))
             documents.rebuild(connection, [ids["described"]])
         yield opened, ids
-        opened.close()
 
 
 @pytest.fixture(scope="module")
