@@ -133,7 +133,7 @@ def _walked_columns(connection: Connection) -> list[ColumnElement]:
     """What a walk reads of each document to test the condition on it: the words on PostgreSQL, the id (the FTS5
     rowid) on SQLite."""
     if connection.dialect.name == "postgresql":
-        return [literal_column(f"search_documents.{name}_words").label(f"{name}_words") for name in ("body", "weak")]
+        return [_words(search_documents, name).label(f"{name}_words") for name in ("body", "weak")]
     return [search_documents.c.id]
 
 
